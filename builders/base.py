@@ -1,0 +1,130 @@
+"""What every builder shares: the input error, the build report and the fast path into a graph."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+from oxrdflib import OxigraphStore
+from oxrdflib._converter import from_ox, to_ox
+
+from attackkg.ontology.namespaces import AKG, DCTERMS, RDF, RDFS, XSD
+
+
+class InputError(Exception):
+    """Bad input: carries where it is (file, line, and the object: STIX id, rule id).
+
+    ``str(error)`` is the one line the CLI prints: ``path:line: message``.
+    """
+
+    def __init__(
+        self, message: str, path: str | os.PathLike | None = None, line: int | None = None, obj: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.obj = obj
+
+    def __str__(self) -> str:
+        where = self.path or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+        what = f"{self.obj}: " if self.obj else ""
+        return f"{where}: {what}{self.message}"
+
+
+@dataclass
+class Report:
+    """What one builder did: where from, into which graph, how much, what it skipped."""
+
+    source: str
+    path: str
+    graph: str
+    version: str | None = None
+    title: str | None = None
+    sha256: str | None = None
+    triples: int = 0
+    counts: Counter = field(default_factory=Counter)
+    skipped: list[InputError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of every file under a folder (sorted relative paths and contents)."""
+    digest = hashlib.sha256()
+    path = Path(path)
+    if path.is_file():
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+# --- terms -------------------------------------------------------------------------------------
+
+TYPE = ox.NamedNode(RDF + "type")
+LABEL = ox.NamedNode(RDFS + "label")
+
+
+def iri(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)
+
+
+def akg(local: str) -> ox.NamedNode:
+    """A term of the project's vocabulary (declared in ontology/*.ttl)."""
+    return ox.NamedNode(AKG + local)
+
+
+def dcterms(local: str) -> ox.NamedNode:
+    return ox.NamedNode(DCTERMS + local)
+
+
+def text(value: str, lang: str | None = None) -> ox.Literal:
+    return ox.Literal(value, language=lang) if lang else ox.Literal(value)
+
+
+def typed(value: str, datatype: str) -> ox.Literal:
+    return ox.Literal(value, datatype=ox.NamedNode(XSD + datatype))
+
+
+def boolean(value: bool) -> ox.Literal:
+    return typed("true" if value else "false", "boolean")
+
+
+# --- into a graph ------------------------------------------------------------------------------
+
+
+def add_triples(graph: rdflib.Graph, triples: Iterable[ox.Triple]) -> int:
+    """Add pyoxigraph triples to ``graph``; returns how many were given.
+
+    On an Oxigraph-backed graph (``oxrdflib``) they are bulk-loaded straight into the store as
+    quads of ``graph``'s named graph, which is what makes a build take seconds; on any other
+    rdflib graph they go through rdflib's own ``addN``.
+    """
+    store = graph.store
+    count = 0
+
+    def counted(items: Iterable):
+        nonlocal count
+        for item in items:
+            count += 1
+            yield item
+
+    if isinstance(store, OxigraphStore):
+        graph_name = to_ox(graph.identifier)
+        quads = (ox.Quad(t.subject, t.predicate, t.object, graph_name) for t in counted(triples))
+        store._inner.bulk_extend(quads)
+    else:
+        graph.addN((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object), graph) for t in counted(triples))
+    return count

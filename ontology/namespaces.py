@@ -1,0 +1,122 @@
+"""Every IRI the project mints, in one place.
+
+Builders never import each other; they meet through the IRIs made here. The choices are
+documented in ontology/README.md: ATT&CK objects by their ATT&CK URL, D3FEND terms as D3FEND
+mints them, Sigma rules and Atomic tests by their UUID (``urn:uuid:``), everything else under
+the project's base ``https://w3id.org/attack-kg/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+BASE = "https://w3id.org/attack-kg/"
+AKG = BASE + "ns#"  # the project's vocabulary (ontology/*.ttl)
+GRAPH = BASE + "graph/"  # named graphs
+STIX = BASE + "stix/"  # STIX objects that have no ATT&CK URL (relationships, identities)
+CVE = "https://www.cve.org/CVERecord?id="
+
+ATTACK = "https://attack.mitre.org/"
+D3F = "http://d3fend.mitre.org/ontologies/d3fend.owl#"
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCTERMS = "http://purl.org/dc/terms/"
+PROV = "http://www.w3.org/ns/prov#"
+DCAT = "http://www.w3.org/ns/dcat#"
+VOID = "http://rdfs.org/ns/void#"
+
+PREFIXES = {
+    "akg": AKG,
+    "d3f": D3F,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "owl": OWL,
+    "xsd": XSD,
+    "skos": SKOS,
+    "dcterms": DCTERMS,
+    "prov": PROV,
+    "dcat": DCAT,
+    "void": VOID,
+}
+
+METADATA_GRAPH = GRAPH + "metadata"
+COUNTERMEASURES_GRAPH = GRAPH + "derived/countermeasures"
+
+# ATT&CK ID prefix -> the path ATT&CK's own site uses for it.
+_ATTACK_PATHS = {
+    "TA": "tactics",
+    "T": "techniques",
+    "M": "mitigations",
+    "G": "groups",
+    "S": "software",
+    "C": "campaigns",
+    "DS": "datasources",
+    "DC": "datacomponents",
+    "DET": "detectionstrategies",
+}
+_ATTACK_ID = re.compile(r"^(TA|T|M|G|S|C|DS|DC|DET)(\d{4})(?:\.(\d{3}))?$")
+_SAFE_SEGMENT = re.compile(r"[^A-Za-z0-9._~-]")
+
+
+def attack_iri(attack_id: str) -> str | None:
+    """ATT&CK's own URL for an ATT&CK ID (``T1204.001`` -> ``.../techniques/T1204/001``).
+
+    Case-insensitive (Sigma tags are lower case); None when the string is not an ATT&CK ID.
+    """
+    match = _ATTACK_ID.match(attack_id.strip().upper())
+    if not match:
+        return None
+    prefix, number, sub = match.groups()
+    if sub and prefix != "T":
+        return None
+    tail = f"{prefix}{number}" + (f"/{sub}" if sub else "")
+    return f"{ATTACK}{_ATTACK_PATHS[prefix]}/{tail}"
+
+
+def stix_iri(stix_id: str) -> str:
+    """IRI for a STIX object that has no ATT&CK URL (``relationship--...``)."""
+    return STIX + _SAFE_SEGMENT.sub("_", stix_id)
+
+
+def uuid_iri(uuid: str) -> str:
+    """IRI for a thing named by a UUID (Sigma rule ``id``, Atomic test ``auto_generated_guid``)."""
+    return "urn:uuid:" + uuid.strip().lower()
+
+
+def d3f_iri(local_name: str) -> str:
+    """A D3FEND term as D3FEND mints it."""
+    return D3F + local_name
+
+
+def graph_iri(source: str, release: str | None = None) -> str:
+    """Named graph for one source release (``attack/enterprise-attack/18.1``, ``d3fend/1.2.0``)."""
+    parts = [source] + ([release] if release else [])
+    return GRAPH + "/".join(_SAFE_SEGMENT.sub("_", p) for p in parts)
+
+
+def cve_iri(cve_id: str) -> str:
+    """The CVE record page for a CVE ID (``CVE-2021-44228``)."""
+    return CVE + cve_id.upper()
+
+
+# Sigma tags name tactics by ATT&CK's Enterprise short names (``attack.execution``).
+ENTERPRISE_TACTICS = {
+    "reconnaissance": "TA0043",
+    "resource-development": "TA0042",
+    "initial-access": "TA0001",
+    "execution": "TA0002",
+    "persistence": "TA0003",
+    "privilege-escalation": "TA0004",
+    "defense-evasion": "TA0005",
+    "credential-access": "TA0006",
+    "discovery": "TA0007",
+    "lateral-movement": "TA0008",
+    "collection": "TA0009",
+    "command-and-control": "TA0011",
+    "exfiltration": "TA0010",
+    "impact": "TA0040",
+}
