@@ -68,9 +68,7 @@ def open_store(store_dir: str | os.PathLike | None = None) -> ox.Store:
     store_dir = Path(store_dir) if store_dir is not None else default_store_dir()
     generation = current_generation(store_dir)
     if generation is None:
-        raise StoreError(
-            "no store here; build one first with 'attack-kg build ... --store DIR'", path=store_dir
-        )
+        raise StoreError("no store here; build one first with 'attack-kg build ... --store DIR'", path=store_dir)
     try:
         return ox.Store.read_only(str(generation))
     except OSError as error:

@@ -92,9 +92,12 @@ def d3f_iri(local_name: str) -> str:
     return D3F + local_name
 
 
-def graph_iri(source: str, release: str | None = None) -> str:
-    """Named graph for one source release (``attack/enterprise-attack/18.1``, ``d3fend/1.2.0``)."""
-    parts = [source] + ([release] if release else [])
+def graph_iri(source: str, *release: str | None) -> str:
+    """Named graph for one source release: ``graph_iri("d3fend", "1.2.0")`` -> ``.../graph/d3fend/1.2.0``.
+
+    Several release parts make several path segments (``attack``, ``enterprise-attack``, ``18.1``).
+    """
+    parts = [source, *(part for part in release if part)]
     return GRAPH + "/".join(_SAFE_SEGMENT.sub("_", p) for p in parts)
 
 

@@ -1,0 +1,362 @@
+"""ATT&CK: a STIX bundle (2.0 from mitre/cti or 2.1 from attack-stix-data) into RDF.
+
+Every ATT&CK object becomes a node at its ATT&CK URL (``external_references`` entry with
+``source_name`` ``mitre-attack``); every STIX relationship becomes a direct edge between its two
+objects (``uses``, ``mitigates``, ``subtechnique-of``, ...) and also a node of its own
+(``akg:Relationship``) that keeps the relationship's description and citations, ATT&CK's
+procedure examples. Which STIX type becomes which class and which relationship type becomes
+which property is in the tables below.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pyoxigraph as ox
+import rdflib
+
+from attackkg.builders.base import (
+    LABEL,
+    TYPE,
+    InputError,
+    Report,
+    add_triples,
+    akg,
+    boolean,
+    dcterms,
+    sha256_of,
+    text,
+    typed,
+)
+from attackkg.ontology.namespaces import BASE, OWL, SKOS, attack_iri, graph_iri, stix_iri
+
+# STIX type -> project class.
+CLASSES = {
+    "attack-pattern": "Technique",
+    "x-mitre-tactic": "Tactic",
+    "course-of-action": "Mitigation",
+    "intrusion-set": "Group",
+    "malware": "Malware",
+    "tool": "Tool",
+    "campaign": "Campaign",
+    "x-mitre-data-source": "DataSource",
+    "x-mitre-data-component": "DataComponent",
+    "x-mitre-detection-strategy": "DetectionStrategy",
+    "x-mitre-analytic": "Analytic",
+    "x-mitre-asset": "Asset",
+    "x-mitre-matrix": "Matrix",
+}
+# STIX relationship_type -> project property for the direct edge source -> target.
+RELATIONSHIPS = {
+    "uses": "uses",
+    "mitigates": "mitigates",
+    "subtechnique-of": "subtechniqueOf",
+    "detects": "detects",
+    "attributed-to": "attributedTo",
+    "revoked-by": "revokedBy",
+    "targets": "targets",
+}
+# Known STIX types that carry no ATT&CK content of their own.
+IGNORED_TYPES = {"identity", "marking-definition", "x-mitre-collection", "relationship"}
+
+DOMAINS = {
+    "mitre-attack": "enterprise-attack",
+    "mitre-mobile-attack": "mobile-attack",
+    "mitre-ics-attack": "ics-attack",
+}
+_VERSION_IN_NAME = re.compile(r"(\d+\.\d+(?:\.\d+)?)")
+
+DESCRIPTION = dcterms("description")
+CREATED = dcterms("created")
+MODIFIED = dcterms("modified")
+VERSION = ox.NamedNode(OWL + "versionInfo")
+DEPRECATED = ox.NamedNode(OWL + "deprecated")
+ALT_LABEL = ox.NamedNode(SKOS + "altLabel")
+BIBLIOGRAPHIC = dcterms("bibliographicCitation")
+IDENTIFIER = dcterms("identifier")
+CITATION = akg("citation")
+CITATION_CLASS = akg("Citation")
+URL = akg("url")
+STIX_ID = akg("stixId")
+
+
+@dataclass
+class Bundle:
+    """A checked STIX bundle: its objects, domain and ATT&CK release."""
+
+    path: str
+    objects: list[dict]
+    domain: str
+    version: str | None
+    spec_version: str
+    sha256: str = ""
+    skipped: Counter = field(default_factory=Counter)
+
+    @property
+    def title(self) -> str:
+        return f"ATT&CK {self.domain} {self.version or '(version unknown)'}"
+
+
+def load(path: str | os.PathLike, version: str | None = None) -> Bundle:
+    """Read a bundle (``.json`` or ``.json.gz``) and check that it is an ATT&CK STIX bundle.
+
+    The release comes from ``version``, else the bundle's ``x-mitre-collection`` object (STIX
+    2.1), else a version number in the file name (``enterprise-attack-18.1.json``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file", path=path)
+    if path.is_dir():
+        raise InputError("is a folder; give the bundle file (.json or .json.gz)", path=path)
+    try:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+        document = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON: {error.msg} (column {error.colno})", path=path, line=error.lineno) from None
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read: {error}", path=path) from None
+    if not isinstance(document, dict) or document.get("type") != "bundle":
+        raise InputError('not a STIX bundle (no top-level "type": "bundle")', path=path, line=1)
+    objects = document.get("objects")
+    if not isinstance(objects, list):
+        raise InputError('STIX bundle without an "objects" list', path=path, line=1)
+    for index, obj in enumerate(objects):
+        _check(obj, index, path)
+    domain = _domain(objects)
+    skipped = Counter(o["type"] for o in objects if o["type"] not in CLASSES and o["type"] not in IGNORED_TYPES)
+    spec = document.get("spec_version") or next(
+        (o["spec_version"] for o in objects if isinstance(o.get("spec_version"), str)), "2.0"
+    )
+    return Bundle(
+        path=str(path),
+        objects=objects,
+        domain=domain,
+        version=version or _version(objects, path),
+        spec_version=spec,
+        sha256=sha256_of(path),
+        skipped=skipped,
+    )
+
+
+def _check(obj: object, index: int, path: Path) -> None:
+    where = f"objects[{index}]"
+    if not isinstance(obj, dict):
+        raise InputError(f"{where} is not a JSON object", path=path)
+    stix_id, stix_type = obj.get("id"), obj.get("type")
+    if not isinstance(stix_type, str) or not isinstance(stix_id, str) or "--" not in stix_id:
+        raise InputError(f'{where} has no valid STIX "type" and "id"', path=path)
+    if stix_type == "relationship":
+        for key in ("relationship_type", "source_ref", "target_ref"):
+            if not isinstance(obj.get(key), str):
+                raise InputError(f'relationship without a string "{key}"', path=path, obj=stix_id)
+    for key, kind in (("external_references", list), ("kill_chain_phases", list), ("name", str)):
+        if key in obj and not isinstance(obj[key], kind):
+            raise InputError(f'"{key}" should be a {kind.__name__}', path=path, obj=stix_id)
+
+
+def _domain(objects: list[dict]) -> str:
+    for obj in objects:
+        domains = obj.get("x_mitre_domains")
+        if obj.get("type") != "relationship" and isinstance(domains, list) and domains:
+            return str(domains[0])
+    for obj in objects:
+        for phase in obj.get("kill_chain_phases") or []:
+            if isinstance(phase, dict) and phase.get("kill_chain_name") in DOMAINS:
+                return DOMAINS[phase["kill_chain_name"]]
+    return "attack"
+
+
+def _version(objects: list[dict], path: Path) -> str | None:
+    for obj in objects:
+        if obj.get("type") == "x-mitre-collection" and obj.get("x_mitre_version"):
+            return str(obj["x_mitre_version"])
+    match = _VERSION_IN_NAME.search(path.name.replace(".json", "").replace(".gz", ""))
+    return match.group(1) if match else None
+
+
+def graph_name(bundle: Bundle) -> str:
+    """``graph_iri("attack", domain, version)``: ``.../graph/attack/enterprise-attack/18.1``."""
+    return graph_iri("attack", bundle.domain, bundle.version or "unknown")
+
+
+def attack_id(obj: dict) -> tuple[str | None, str | None]:
+    """(ATT&CK ID, ATT&CK URL) from the ``mitre-attack`` external reference."""
+    for ref in obj.get("external_references") or []:
+        if isinstance(ref, dict) and ref.get("source_name") in DOMAINS:
+            return ref.get("external_id"), ref.get("url")
+    return None, None
+
+
+def node_iri(obj: dict) -> str:
+    """The ATT&CK URL of an object, else one minted from its ATT&CK ID, else from its STIX id."""
+    ext_id, url = attack_id(obj)
+    if url and url.startswith("https://attack.mitre.org/"):
+        return url
+    return (ext_id and attack_iri(ext_id)) or stix_iri(obj["id"])
+
+
+def triples(bundle: Bundle) -> Iterator[ox.Triple]:
+    """All triples of the bundle (pure: works on the loaded objects only)."""
+    iris = {obj["id"]: node_iri(obj) for obj in bundle.objects if obj["type"] in CLASSES}
+    tactics = {
+        obj.get("x_mitre_shortname"): iris[obj["id"]]
+        for obj in bundle.objects
+        if obj["type"] == "x-mitre-tactic" and obj.get("x_mitre_shortname")
+    }
+    domain = text(bundle.domain)
+    cited: set[str] = set()
+    for obj in bundle.objects:
+        kind = obj["type"]
+        if kind in CLASSES:
+            yield from _object(obj, ox.NamedNode(iris[obj["id"]]), iris, tactics, domain)
+        elif kind == "relationship":
+            yield from _relationship(obj, iris)
+        else:
+            continue
+        yield from _citations(ox.NamedNode(iris.get(obj["id"]) or stix_iri(obj["id"])), obj, cited)
+
+
+def _object(obj: dict, node: ox.NamedNode, iris: dict, tactics: dict, domain: ox.Literal) -> Iterator[ox.Triple]:
+    """A STIX domain object: class, ATT&CK ID, name, description, dates, flags, lists."""
+    kind = obj["type"]
+    yield ox.Triple(node, TYPE, akg(CLASSES[kind]))
+    yield ox.Triple(node, akg("stixId"), text(obj["id"]))
+    yield ox.Triple(node, akg("domain"), domain)
+    ext_id, url = attack_id(obj)
+    if ext_id:
+        yield ox.Triple(node, akg("attackId"), text(ext_id))
+    if url:
+        yield ox.Triple(node, akg("url"), typed(url, "anyURI"))
+    if isinstance(obj.get("name"), str):
+        yield ox.Triple(node, LABEL, text(obj["name"]))
+    if isinstance(obj.get("description"), str) and obj["description"]:
+        yield ox.Triple(node, DESCRIPTION, text(obj["description"]))
+    for key, predicate in (("created", CREATED), ("modified", MODIFIED)):
+        if isinstance(obj.get(key), str):
+            yield ox.Triple(node, predicate, typed(obj[key], "dateTime"))
+    for key in ("first_seen", "last_seen"):
+        if isinstance(obj.get(key), str):
+            yield ox.Triple(node, akg("firstSeen" if key == "first_seen" else "lastSeen"), typed(obj[key], "dateTime"))
+    if obj.get("x_mitre_version") is not None:
+        yield ox.Triple(node, VERSION, text(str(obj["x_mitre_version"])))
+    yield ox.Triple(node, akg("revoked"), boolean(bool(obj.get("revoked"))))
+    yield ox.Triple(node, DEPRECATED, boolean(bool(obj.get("x_mitre_deprecated"))))
+    if kind == "attack-pattern":
+        yield ox.Triple(node, akg("isSubtechnique"), boolean(bool(obj.get("x_mitre_is_subtechnique"))))
+    if kind == "x-mitre-tactic" and obj.get("x_mitre_shortname"):
+        yield ox.Triple(node, akg("shortname"), text(obj["x_mitre_shortname"]))
+    for key in ("x_mitre_platforms", "x_mitre_data_sources"):
+        for value in _strings(obj.get(key)):
+            yield ox.Triple(node, akg("platform" if key == "x_mitre_platforms" else "dataSourceName"), text(value))
+    for key in ("aliases", "x_mitre_aliases"):
+        for value in _strings(obj.get(key)):
+            if value != obj.get("name"):
+                yield ox.Triple(node, ALT_LABEL, text(value))
+    for phase in obj.get("kill_chain_phases") or []:
+        tactic = tactics.get(phase.get("phase_name")) if isinstance(phase, dict) else None
+        if tactic:
+            yield ox.Triple(node, akg("tactic"), ox.NamedNode(tactic))
+    for ref in _strings(obj.get("tactic_refs")):
+        if ref in iris:
+            yield ox.Triple(node, akg("tactic"), ox.NamedNode(iris[ref]))
+    for ref in _strings(obj.get("x_mitre_analytic_refs")):
+        if ref in iris:
+            yield ox.Triple(node, akg("analytic"), ox.NamedNode(iris[ref]))
+    data_source = obj.get("x_mitre_data_source_ref")
+    if isinstance(data_source, str) and data_source in iris:
+        yield ox.Triple(node, akg("dataSource"), ox.NamedNode(iris[data_source]))
+    for ref in obj.get("x_mitre_log_source_references") or []:
+        component = ref.get("x_mitre_data_component_ref") if isinstance(ref, dict) else None
+        if component in iris:
+            yield ox.Triple(node, akg("dataComponent"), ox.NamedNode(iris[component]))
+
+
+def _relationship(obj: dict, iris: dict) -> Iterator[ox.Triple]:
+    """A STIX relationship: a direct edge, plus a node keeping its description and citations."""
+    source, target = iris.get(obj["source_ref"]), iris.get(obj["target_ref"])
+    if source is None or target is None:
+        return
+    source, target = ox.NamedNode(source), ox.NamedNode(target)
+    kind = obj["relationship_type"]
+    predicate = akg(RELATIONSHIPS.get(kind, "relatedTo"))
+    yield ox.Triple(source, predicate, target)
+    node = ox.NamedNode(stix_iri(obj["id"]))
+    yield ox.Triple(node, TYPE, akg("Relationship"))
+    yield ox.Triple(node, akg("relationshipType"), text(kind))
+    yield ox.Triple(node, akg("source"), source)
+    yield ox.Triple(node, akg("target"), target)
+    if isinstance(obj.get("description"), str) and obj["description"].strip():
+        yield ox.Triple(node, DESCRIPTION, text(obj["description"].strip()))
+    for key, predicate_ in (("created", CREATED), ("modified", MODIFIED)):
+        if isinstance(obj.get(key), str):
+            yield ox.Triple(node, predicate_, typed(obj[key], "dateTime"))
+    if obj.get("revoked"):
+        yield ox.Triple(node, akg("revoked"), boolean(True))
+    if obj.get("x_mitre_deprecated"):
+        yield ox.Triple(node, DEPRECATED, boolean(True))
+
+
+def citation_iri(source_name: str) -> str:
+    """One IRI per distinct citation, from its ``source_name``."""
+    return BASE + "citation/" + quote(source_name, safe="")
+
+
+def _citations(node: ox.NamedNode, obj: dict, cited: set[str]) -> Iterator[ox.Triple]:
+    """``external_references`` other than ATT&CK's own, as ``akg:citation`` edges.
+
+    A citation is one node per distinct reference (keyed by its ``source_name``, the key of
+    ATT&CK's ``(Citation: ...)`` markers), shared by every object and relationship citing it.
+    """
+    for ref in obj.get("external_references") or []:
+        if not isinstance(ref, dict) or ref.get("source_name") in DOMAINS:
+            continue
+        name = ref.get("source_name")
+        if not isinstance(name, str) or not name:
+            continue
+        citation = ox.NamedNode(citation_iri(name))
+        yield ox.Triple(node, CITATION, citation)
+        if name in cited:
+            continue
+        cited.add(name)
+        yield ox.Triple(citation, TYPE, CITATION_CLASS)
+        yield ox.Triple(citation, LABEL, text(name))
+        if isinstance(ref.get("description"), str):
+            yield ox.Triple(citation, BIBLIOGRAPHIC, text(ref["description"]))
+        if isinstance(ref.get("url"), str):
+            yield ox.Triple(citation, URL, typed(ref["url"], "anyURI"))
+        if isinstance(ref.get("external_id"), str):
+            yield ox.Triple(citation, IDENTIFIER, text(ref["external_id"]))
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def build(source: str | os.PathLike | Bundle, graph: rdflib.Graph) -> Report:
+    """Load a bundle (when given a path) and add its triples to ``graph``."""
+    bundle = source if isinstance(source, Bundle) else load(source)
+    count = add_triples(graph, triples(bundle))
+    counts = Counter(CLASSES[o["type"]] for o in bundle.objects if o["type"] in CLASSES)
+    counts["Relationship"] = sum(1 for o in bundle.objects if o["type"] == "relationship")
+    report = Report(
+        source="attack",
+        path=bundle.path,
+        graph=str(graph.identifier),
+        version=bundle.version,
+        title=bundle.title,
+        sha256=bundle.sha256,
+        triples=count,
+        counts=counts,
+    )
+    report.warnings += [f"skipped {n} object(s) of unknown STIX type {t}" for t, n in sorted(bundle.skipped.items())]
+    return report

@@ -1,0 +1,284 @@
+"""``attack-kg``: the command line, a thin caller of the library.
+
+Bad input prints one ``path:line: message`` line on stderr and exits 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from attackkg.builders.base import InputError
+
+EXAMPLE_BUILD = (
+    "attack-kg build --attack ../shared/data/attack/enterprise-attack-18.1.json.gz \\\n"
+    "    --d3fend ../shared/data/d3fend/1.2.0/d3fend.ttl --sigma ../shared/data/sigma --store S"
+)
+
+
+class Progress:
+    """Progress lines on stderr when it is a terminal (or when asked), silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(f"attack-kg: {message}", file=sys.stderr, flush=True)
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        type=Path,
+        help="store folder (default: $ATTACK_KG_STORE, else attack-kg/store in your user data folder)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attack-kg",
+        description=(
+            "Build MITRE ATT&CK, D3FEND, Sigma rules and Atomic Red Team tests into one RDF graph, "
+            "then ask it what counters and what detects a technique."
+        ),
+        epilog=f"Start with:\n  {EXAMPLE_BUILD}\n  attack-kg query countermeasures --param technique=T1204.001 --store S\n\n"
+        "Each command has its own --help.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build = commands.add_parser(
+        "build",
+        help="build the sources into a store",
+        description="Build the given sources into a new store and swap it in when complete. "
+        "A failed or interrupted build leaves the previous store as it was.",
+        epilog=f"Example:\n  {EXAMPLE_BUILD}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument(
+        "--attack",
+        metavar="PATH",
+        nargs="+",
+        default=[],
+        type=Path,
+        help="ATT&CK STIX bundle(s), .json or .json.gz, STIX 2.0 or 2.1, any domain (each gets its own graph)",
+    )
+    build.add_argument("--d3fend", metavar="PATH", type=Path, help="D3FEND ontology in Turtle (d3fend.ttl)")
+    build.add_argument(
+        "--sigma",
+        metavar="PATH",
+        nargs="+",
+        default=[],
+        type=Path,
+        help="Sigma rules: the repository folder (rules*/ are read), any rule folder, or a release zip",
+    )
+    build.add_argument(
+        "--atomic",
+        metavar="PATH",
+        type=Path,
+        help="Atomic Red Team: the repository folder (atomics/T*/T*.yaml) or a release archive",
+    )
+    build.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on the first bad Sigma rule or Atomic file (default: skip it and report it)",
+    )
+    build.add_argument("--sigma-deprecated", action="store_true", help="also read Sigma's deprecated/ rules")
+    build.add_argument("--sigma-unsupported", action="store_true", help="also read Sigma's unsupported/ rules")
+    build.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    build.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _store_arg(build)
+
+    export = commands.add_parser(
+        "export",
+        help="write the store as Turtle, TriG, N-Quads, N-Triples or JSON-LD",
+        description="Write the built graph to FILE; the format comes from the extension: "
+        ".ttl and .nt merge all graphs, .trig, .nq and .jsonld keep the named graphs.",
+    )
+    export.add_argument("file", metavar="FILE", type=Path, help="output file (.ttl, .trig, .nq, .nt, .jsonld)")
+    _store_arg(export)
+
+    info = commands.add_parser(
+        "info",
+        help="what the store holds: sources, versions, counts",
+        description="List the store's named graphs with source, version, SHA-256, "
+        "triple count and build time, from its metadata graph.",
+    )
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _store_arg(info)
+
+    query = commands.add_parser(
+        "query",
+        help="run a named SPARQL query, a .rq file, or - (stdin)",
+        description="Run a query of the library (see --list), a .rq file or standard input against the store. "
+        "Parameters are bound as RDF literals, never pasted into the query text.",
+        epilog="Example:\n  attack-kg query countermeasures --param technique=T1204.001 --format table",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    query.add_argument("query", metavar="NAME|FILE.rq|-", nargs="?", help="query name, .rq file or - for stdin")
+    query.add_argument("--list", action="store_true", help="list the named queries with their summaries")
+    query.add_argument(
+        "--param", metavar="NAME=VALUE", action="append", default=[], help="bind a query parameter (repeatable)"
+    )
+    query.add_argument(
+        "--format",
+        choices=["table", "csv", "tsv", "json", "xml"],
+        default="table",
+        help="table (default), or a W3C SPARQL results format; CONSTRUCT gives Turtle",
+    )
+    _store_arg(query)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as error:
+        print(f"attack-kg: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("attack-kg: interrupted; the previous store is unchanged", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from attackkg.builders.build import build_store
+    from attackkg.builders.store import default_store_dir
+
+    if not (args.attack or args.d3fend or args.sigma or args.atomic):
+        print(
+            "attack-kg: build needs its sources (pinned downloads are not there yet); for example\n  " + EXAMPLE_BUILD,
+            file=sys.stderr,
+        )
+        return 2
+    store_dir = args.store or default_store_dir()
+    progress = Progress(not args.quiet and (args.progress or sys.stderr.isatty()))
+    result = build_store(
+        store_dir,
+        attack_paths=args.attack,
+        d3fend_path=args.d3fend,
+        sigma_paths=args.sigma,
+        atomic_path=args.atomic,
+        strict=args.strict,
+        sigma_deprecated=args.sigma_deprecated,
+        sigma_unsupported=args.sigma_unsupported,
+        progress=progress,
+    )
+    if args.quiet:
+        return 0
+    for report in result.reports:
+        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+        print(f"{report.graph}: {report.triples} triples{skipped}")
+        for problem in report.skipped[:20]:
+            print(f"  skipped: {problem}", file=sys.stderr)
+        if len(report.skipped) > 20:
+            print(f"  ... and {len(report.skipped) - 20} more skipped (see 'attack-kg info')", file=sys.stderr)
+        for warning in report.warnings[:10]:
+            print(f"  warning: {warning}", file=sys.stderr)
+        if len(report.warnings) > 10:
+            print(f"  ... and {len(report.warnings) - 10} more warnings (see 'attack-kg info')", file=sys.stderr)
+    print(f"built {result.triples} triples into {store_dir} in {result.seconds:.1f} s")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from attackkg.builders.store import export, open_store
+
+    count = export(open_store(args.store), args.file)
+    print(f"wrote {count} {'quads' if args.file.suffix in ('.trig', '.nq', '.jsonld') else 'triples'} to {args.file}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    from attackkg.builders.store import open_store
+    from attackkg.queries import rows
+
+    graphs = rows(open_store(args.store), "sources")
+    if args.json:
+        print(json.dumps(graphs, indent=2, default=str))
+        return 0
+    columns = ["graph", "kind", "version", "triples", "skipped", "sha256", "built"]
+    table = [[str(g.get(c, "") if g.get(c) is not None else "") for c in columns] for g in graphs]
+    for row in table:
+        row[5] = row[5][:12]
+    print(format_table(columns, table))
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from attackkg.builders.store import open_store
+    from attackkg.queries import library, resolve, run
+
+    if args.list:
+        for name, named in library().items():
+            params = " ".join(f"--param {p}=..." for p in named.params)
+            print(f"{name:20} {named.summary}" + (f"\n{'':20}   {params}" if params else ""))
+        return 0
+    if not args.query:
+        raise InputError("name a query (attack-kg query --list shows them), a .rq file, or - for stdin")
+    params = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"--param takes NAME=VALUE, not {item!r}")
+        params[name] = value
+    named = resolve(args.query)
+    result = run(open_store(args.store), named, **params)
+    write_result(result, args.format)
+    return 0
+
+
+def write_result(result, fmt: str) -> None:
+    """Print a query result: a table, or a W3C SPARQL results format; Turtle for graphs."""
+    out = sys.stdout
+    if result.type in ("CONSTRUCT", "DESCRIBE"):
+        out.write(result.graph.serialize(format="turtle"))
+        return
+    if fmt == "table":
+        if result.type == "ASK":
+            print("true" if result.askAnswer else "false")
+            return
+        columns = [str(v) for v in result.vars]
+        table = [[_cell(row.get(var)) for var in result.vars] for row in result.bindings]
+        print(format_table(columns, table))
+        print(f"({len(table)} row{'s' if len(table) != 1 else ''})", file=sys.stderr)
+        return
+    data = result.serialize(format=fmt)
+    out.write(data.decode("utf-8") if isinstance(data, bytes) else data)
+    if fmt in ("json", "xml"):
+        out.write("\n")
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value)
+
+
+def format_table(columns: list[str], table: list[list[str]], width: int = 60) -> str:
+    """A plain-text table, each cell cut at ``width`` characters."""
+    cut = [[c if len(c) <= width else c[: width - 1] + "…" for c in row] for row in table]
+    widths = [max([len(col)] + [len(row[i]) for row in cut]) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cut]
+    return "\n".join(lines)
+
+
+COMMANDS = {"build": _cmd_build, "export": _cmd_export, "info": _cmd_info, "query": _cmd_query}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
