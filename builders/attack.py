@@ -72,7 +72,7 @@ DOMAINS = {
     "mitre-mobile-attack": "mobile-attack",
     "mitre-ics-attack": "ics-attack",
 }
-_VERSION_IN_NAME = re.compile(r"(\d+\.\d+(?:\.\d+)?)")
+_VERSION_IN_NAME = re.compile(r"attack-v?(\d+\.\d+(?:\.\d+)?)\.json")
 
 DESCRIPTION = dcterms("description")
 CREATED = dcterms("created")
@@ -180,7 +180,7 @@ def _version(objects: list[dict], path: Path) -> str | None:
     for obj in objects:
         if obj.get("type") == "x-mitre-collection" and obj.get("x_mitre_version"):
             return str(obj["x_mitre_version"])
-    match = _VERSION_IN_NAME.search(path.name.replace(".json", "").replace(".gz", ""))
+    match = _VERSION_IN_NAME.search(path.name)
     return match.group(1) if match else None
 
 

@@ -105,6 +105,16 @@ def boolean(value: bool) -> ox.Literal:
 # --- into a graph ------------------------------------------------------------------------------
 
 
+_XSD_STRING = XSD + "string"
+
+
+def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Identifier:
+    """A pyoxigraph term as rdflib's, plain strings as plain literals (``Literal("x")``)."""
+    if isinstance(term, ox.Literal) and term.language is None and term.datatype.value == _XSD_STRING:
+        return rdflib.Literal(term.value)
+    return from_ox(term)
+
+
 def add_triples(graph: rdflib.Graph, triples: Iterable[ox.Triple]) -> int:
     """Add pyoxigraph triples to ``graph``; returns how many were given.
 
@@ -126,5 +136,5 @@ def add_triples(graph: rdflib.Graph, triples: Iterable[ox.Triple]) -> int:
         quads = (ox.Quad(t.subject, t.predicate, t.object, graph_name) for t in counted(triples))
         store._inner.bulk_extend(quads)
     else:
-        graph.addN((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object), graph) for t in counted(triples))
+        graph.addN((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), graph) for t in counted(triples))
     return count
