@@ -14,6 +14,7 @@ still have it open; older ones are removed.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -66,13 +67,18 @@ def current_generation(store_dir: str | os.PathLike) -> Path | None:
 def open_store(store_dir: str | os.PathLike | None = None) -> ox.Store:
     """The current generation as a read-only pyoxigraph Store."""
     store_dir = Path(store_dir) if store_dir is not None else default_store_dir()
-    generation = current_generation(store_dir)
-    if generation is None:
-        raise StoreError("no store here; build one first with 'attack-kg build ... --store DIR'", path=store_dir)
-    try:
-        return ox.Store.read_only(str(generation))
-    except OSError as error:
-        raise StoreError(f"cannot open the store: {error}", path=generation) from None
+    for _attempt in range(3):
+        generation = current_generation(store_dir)
+        if generation is None:
+            raise StoreError("no store here; build one first with 'attack-kg build ... --store DIR'", path=store_dir)
+        try:
+            return ox.Store.read_only(str(generation))
+        except OSError as error:
+            failure = error
+            # A rebuild may have swapped in a new generation and removed this one meanwhile: retry.
+            if current_generation(store_dir) == generation:
+                break
+    raise StoreError(f"cannot open the store: {failure}", path=generation) from None
 
 
 def as_dataset(store: ox.Store) -> rdflib.Dataset:
@@ -100,19 +106,34 @@ def new_generation(store_dir: str | os.PathLike) -> Iterator[ox.Store]:
         store_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise StoreError(f"cannot create the store folder: {error.strerror}", path=store_dir) from None
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    generation = Path(tempfile.mkdtemp(prefix=f"{GENERATION_PREFIX}{stamp}-", dir=store_dir))
-    store = ox.Store(str(generation))
-    try:
-        yield store
-        store.flush()
-        store.optimize()
-        del store
-        _swap(store_dir, generation)
-    except BaseException:
-        shutil.rmtree(generation, ignore_errors=True)
-        raise
-    _remove_old_generations(store_dir, keep={generation})
+    with _build_lock(store_dir):
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        generation = Path(tempfile.mkdtemp(prefix=f"{GENERATION_PREFIX}{stamp}-", dir=store_dir))
+        store = ox.Store(str(generation))
+        try:
+            yield store
+            store.flush()
+            store.optimize()
+            del store
+            _swap(store_dir, generation)
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        _remove_old_generations(store_dir, keep={generation})
+
+
+@contextmanager
+def _build_lock(store_dir: Path) -> Iterator[None]:
+    """One build at a time per store folder (an flock on ``STORE/.lock``, released if the build dies)."""
+    with (store_dir / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError("another build is writing this store; wait for it to finish", path=store_dir) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _swap(store_dir: Path, generation: Path) -> None:
