@@ -38,6 +38,33 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _source_args(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose pinned releases: lock file, per-source override, offline, versions."""
+    group = parser.add_argument_group(
+        "pinned sources",
+        "With no --attack/--d3fend/--sigma/--atomic, the releases pinned in the package (or in --lock) are "
+        "downloaded, checked by SHA-256 and cached; $ATTACK_KG_MIRROR (a base URL or a folder laid out as "
+        "<host>/<path>) stands in for the upstream hosts, $ATTACK_KG_CACHE moves the cache.",
+    )
+    group.add_argument("--lock", metavar="FILE", type=Path, help="the sources of this lock file (attack-kg lock)")
+    group.add_argument(
+        "--source",
+        metavar="KEY=URL_OR_PATH",
+        action="append",
+        default=[],
+        help="fetch one source (attack-enterprise, d3fend, sigma, atomic, ...) from a mirror URL or a local file "
+        "(repeatable); a pinned SHA-256 is still checked",
+    )
+    group.add_argument("--offline", action="store_true", help="use the cache and local files only, never the network")
+    group.add_argument("--attack-version", metavar="VERSION", help="ATT&CK release to fetch (default: the pinned one)")
+    group.add_argument(
+        "--domain",
+        nargs="+",
+        choices=["enterprise", "mobile", "ics", "all"],
+        help="ATT&CK domains to fetch (default: enterprise, or what the lock file holds)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attack-kg",
@@ -91,7 +118,29 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--sigma-unsupported", action="store_true", help="also read Sigma's unsupported/ rules")
     build.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     build.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _source_args(build)
     _store_arg(build)
+
+    lock = commands.add_parser(
+        "lock",
+        help="download the pinned releases and write a lock file (URL, version, SHA-256 each)",
+        description="Fetch the pinned sources (or those of --lock), verify them, and write a lock file that "
+        "'attack-kg build --lock FILE' builds exactly. A source pinned without a SHA-256 gets the hash of its "
+        "first download (trust on first use), and says so.",
+        epilog="Example:\n  attack-kg lock -o sources.lock.json --domain enterprise mobile\n"
+        "  attack-kg build --lock sources.lock.json --store S",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lock.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=Path,
+        default=Path("sources.lock.json"),
+        help="default: sources.lock.json",
+    )
+    lock.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    _source_args(lock)
 
     export = commands.add_parser(
         "export",
@@ -157,20 +206,25 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from attackkg.builders.build import build_store
     from attackkg.builders.store import default_store_dir
 
-    if not (args.attack or args.d3fend or args.sigma or args.atomic):
-        print(
-            "attack-kg: build needs its sources (pinned downloads are not there yet); for example\n  " + EXAMPLE_BUILD,
-            file=sys.stderr,
-        )
-        return 2
     store_dir = args.store or default_store_dir()
     progress = Progress(not args.quiet and (args.progress or sys.stderr.isatty()))
+    pinned_flags = args.lock or args.source or args.offline or args.attack_version or args.domain
+    if args.attack or args.d3fend or args.sigma or args.atomic:
+        if pinned_flags:
+            print(
+                "attack-kg: --attack/--d3fend/--sigma/--atomic build the files given; --lock, --source, --offline, "
+                "--attack-version and --domain choose pinned releases. Use one or the other "
+                "(--source KEY=PATH puts a local file in place of one pinned release).",
+                file=sys.stderr,
+            )
+            return 2
+        inputs = {"attack_paths": args.attack, "d3fend_path": args.d3fend}
+        inputs.update(sigma_paths=args.sigma, atomic_path=args.atomic)
+    else:
+        inputs = _pinned_inputs(args, progress)
     result = build_store(
         store_dir,
-        attack_paths=args.attack,
-        d3fend_path=args.d3fend,
-        sigma_paths=args.sigma,
-        atomic_path=args.atomic,
+        **inputs,
         strict=args.strict,
         sigma_deprecated=args.sigma_deprecated,
         sigma_unsupported=args.sigma_unsupported,
@@ -190,6 +244,48 @@ def _cmd_build(args: argparse.Namespace) -> int:
         if len(report.warnings) > 10:
             print(f"  ... and {len(report.warnings) - 10} more warnings (see 'attack-kg info')", file=sys.stderr)
     print(f"built {result.triples} triples into {store_dir} in {result.seconds:.1f} s")
+    return 0
+
+
+def _fetch_pinned(args: argparse.Namespace, progress: Progress) -> list:
+    from attackkg.builders import sources
+
+    return sources.prepare(
+        args.lock,
+        overrides=args.source,
+        offline=args.offline,
+        attack_version=args.attack_version,
+        domains=args.domain,
+        say=progress,
+        meter=sources.terminal_meter(progress.enabled),
+    )
+
+
+def _pinned_inputs(args: argparse.Namespace, progress: Progress) -> dict:
+    """Fetch (or find in the cache) the pinned releases; the build_store arguments for them."""
+    from attackkg.builders import sources
+
+    fetched = _fetch_pinned(args, progress)
+    unverified = [item.source.key for item in fetched if not item.verified]
+    if unverified and not args.quiet:
+        print(
+            f"attack-kg: warning: no pinned SHA-256 for {', '.join(unverified)}: not verified, trusted as first "
+            "found ('attack-kg lock' records the hashes; 'build --lock' then checks them)",
+            file=sys.stderr,
+        )
+    return sources.build_inputs(fetched)
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from attackkg.builders import sources
+
+    progress = Progress(args.progress or sys.stderr.isatty())
+    fetched = _fetch_pinned(args, progress)
+    sources.write_lock(fetched, args.output)
+    for item in fetched:
+        state = "verified" if item.verified else "recorded on first download (unverified pin)"
+        print(f"{item.source.key:18} {item.source.version:12} {item.sha256}  {item.how}, {state}")
+    print(f"wrote {args.output}")
     return 0
 
 
@@ -277,7 +373,7 @@ def format_table(columns: list[str], table: list[list[str]], width: int = 60) ->
     return "\n".join(lines)
 
 
-COMMANDS = {"build": _cmd_build, "export": _cmd_export, "info": _cmd_info, "query": _cmd_query}
+COMMANDS = {"lock": _cmd_lock, "build": _cmd_build, "export": _cmd_export, "info": _cmd_info, "query": _cmd_query}
 
 
 if __name__ == "__main__":

@@ -83,8 +83,10 @@ def test_rebuild_swaps_and_keeps_one_previous(store, fixtures):
     assert len(generations) == 2  # the current one and the one before it, for readers still on it
 
 
-def test_build_without_sources_says_what_to_pass(capsys):
-    assert main(["build"]) == 2
+def test_build_without_sources_says_what_to_pass(capsys, tmp_path, monkeypatch):
+    # No source flags: the pinned releases; offline with an empty cache, the error names the flags.
+    monkeypatch.setenv("ATTACK_KG_CACHE", str(tmp_path / "cache"))
+    assert main(["build", "--offline", "--store", str(tmp_path / "store")]) == 1
     err = capsys.readouterr().err
     assert "--attack" in err and "--d3fend" in err and "--sigma" in err
 
