@@ -140,9 +140,12 @@ def _unresolved_tags(sigma, rules, store: ox.Store, attack_graphs: list[str]) ->
         for graph in attack_graphs
         for quad in store.quads_for_pattern(None, akg("attackId"), None, ox.NamedNode(graph))
     }
+    by_tag: dict[str, list[str]] = {}
+    for path, tag in sigma.unresolved_tags(rules, known):
+        by_tag.setdefault(tag, []).append(path)
     return [
-        f"{path}: tag {tag} names no object of the loaded ATT&CK release"
-        for path, tag in sigma.unresolved_tags(rules, known)
+        f"tag {tag} names no object of the loaded ATT&CK release; kept on {len(paths)} rule(s), e.g. {paths[0]}"
+        for tag, paths in sorted(by_tag.items(), key=lambda item: (-len(item[1]), item[0]))
     ]
 
 
