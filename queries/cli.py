@@ -180,7 +180,48 @@ def _parser() -> argparse.ArgumentParser:
         help="table (default), or a W3C SPARQL results format; CONSTRUCT gives Turtle",
     )
     _store_arg(query)
+    _report_parsers(commands)
     return parser
+
+
+def _report_parsers(commands) -> None:
+    """``report`` (the per-technique coverage page) and ``layer`` (ATT&CK Navigator layers)."""
+    report = commands.add_parser(
+        "report",
+        help="the coverage page of a technique: D3FEND, Sigma, Atomic Red Team, with totals",
+        description="Print the coverage page of one ATT&CK technique (title, tactics, ATT&CK's description, "
+        "D3FEND countermeasures, Sigma rule files, Atomic Red Team tests, each with its total over all "
+        "techniques and the release it comes from), or with --all write one page per technique and an index.",
+        epilog="Examples:\n  attack-kg report T1204.001\n  attack-kg report T1204.002 --format html -o T1204.002.html\n"
+        "  attack-kg report --all -o pages/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("technique", metavar="TECHNIQUE", nargs="?", help="ATT&CK technique ID (T1204.001)")
+    report.add_argument("--all", action="store_true", help="every technique: one page each and an index, into -o DIR")
+    report.add_argument("--format", choices=["markdown", "html"], default="markdown", help="default: markdown")
+    report.add_argument(
+        "-o", "--output", metavar="FILE|DIR", type=Path, help="write here (a folder with --all) instead of stdout"
+    )
+    _store_arg(report)
+
+    layer = commands.add_parser(
+        "layer",
+        help="an ATT&CK Navigator layer (format 4.5) scoring techniques by coverage",
+        description="Write an ATT&CK Navigator layer (layer format 4.5) that scores every technique of the domain "
+        "by its Sigma rule files, D3FEND countermeasures, ATT&CK mitigations, Atomic tests, or how many of "
+        "those kinds cover it (combined). With --group, only the techniques the group uses are in the layer.",
+        epilog="Example:\n  attack-kg layer --score combined --group G0016 -o apt29.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    layer.add_argument(
+        "--score", required=True, choices=["sigma", "d3fend", "mitigations", "atomic", "combined"], help="what to count"
+    )
+    layer.add_argument("--group", metavar="GROUP", help="only this group's techniques (G0016, or a name or alias)")
+    layer.add_argument(
+        "--domain", choices=["enterprise", "mobile", "ics"], default="enterprise", help="default: enterprise"
+    )
+    layer.add_argument("-o", "--output", metavar="FILE", type=Path, help="layer file to write (default: stdout)")
+    _store_arg(layer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -373,7 +414,45 @@ def format_table(columns: list[str], table: list[list[str]], width: int = 60) ->
     return "\n".join(lines)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from attackkg.builders.store import open_store
+    from attackkg.queries import report
+
+    if args.all:
+        if args.technique:
+            raise InputError("give a technique or --all, not both")
+        if args.output is None:
+            raise InputError("--all writes one file per technique: give the folder with -o DIR")
+        written = report.write_all(open_store(args.store), args.output, args.format)
+        print(f"wrote {len(written) - 1} technique pages and {written[-1]}")
+        return 0
+    if not args.technique:
+        raise InputError("name a technique (attack-kg report T1204.001), or --all -o DIR")
+    page = report.report(open_store(args.store), args.technique, args.format)
+    if args.output is None:
+        sys.stdout.write(page)
+    else:
+        report.write_text(args.output, page)
+    return 0
+
+
+def _cmd_layer(args: argparse.Namespace) -> int:
+    from attackkg.builders.store import open_store
+    from attackkg.queries import layer
+
+    built = layer.build_layer(open_store(args.store), args.score, group=args.group, domain=args.domain)
+    if args.output is None:
+        sys.stdout.write(layer.to_json(built))
+    else:
+        layer.write_layer(built, args.output)
+        print(
+            f"wrote {args.output}: {len(built['techniques'])} technique entries, ATT&CK {built['versions']['attack']}"
+        )
+    return 0
+
+
 COMMANDS = {"lock": _cmd_lock, "build": _cmd_build, "export": _cmd_export, "info": _cmd_info, "query": _cmd_query}
+COMMANDS.update(report=_cmd_report, layer=_cmd_layer)
 
 
 if __name__ == "__main__":
