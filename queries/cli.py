@@ -144,11 +144,15 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="write the store as Turtle, TriG, N-Quads, N-Triples or JSON-LD",
+        help="write the store as Turtle, TriG, N-Quads, N-Triples, JSON-LD, or a networkx graph (GraphML, GEXF, JSON)",
         description="Write the built graph to FILE; the format comes from the extension: "
-        ".ttl and .nt merge all graphs, .trig, .nq and .jsonld keep the named graphs.",
+        ".ttl and .nt merge all graphs, .trig, .nq and .jsonld keep the named graphs; "
+        ".graphml, .gexf and .json write the typed networkx graph (nodes with kind, label, id, iri; edges with "
+        "predicate and graph; no schema or literals) with networkx's own writers.",
     )
-    export.add_argument("file", metavar="FILE", type=Path, help="output file (.ttl, .trig, .nq, .nt, .jsonld)")
+    export.add_argument(
+        "file", metavar="FILE", type=Path, help="output file (.ttl, .trig, .nq, .nt, .jsonld, .graphml, .gexf, .json)"
+    )
     _store_arg(export)
 
     info = commands.add_parser(
@@ -181,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _store_arg(query)
     _report_parsers(commands)
+    _graph_commands(commands)
     return parser
 
 
@@ -333,6 +338,12 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from attackkg.builders.store import export, open_store
 
+    if args.file.suffix.lower() in GRAPH_FORMATS:
+        from attackkg.queries.graph import to_networkx, write_graph
+
+        nodes, edges = write_graph(to_networkx(open_store(args.store)), args.file)
+        print(f"wrote {nodes} nodes and {edges} edges to {args.file}")
+        return 0
     count = export(open_store(args.store), args.file)
     print(f"wrote {count} {'quads' if args.file.suffix in ('.trig', '.nq', '.jsonld') else 'triples'} to {args.file}")
     return 0
@@ -451,7 +462,186 @@ def _cmd_layer(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- networkx: paths and set cover (queries/graph.py, queries/paths.py) ---------------------------
+
+GRAPH_FORMATS = (".graphml", ".gexf", ".json")
+PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "all")
+
+
+def _graph_commands(commands) -> None:
+    paths = commands.add_parser(
+        "paths",
+        help="every path from a technique to what counters or detects it",
+        description="Walk the graph from an ATT&CK technique to its countermeasures, by kind: d3fend (D3FEND's "
+        "artifact inference, hop by hop: technique -relation-> artifact -subClassOf-> ... <-relation- defensive "
+        "technique), mitigation (ATT&CK mitigations), mitigation-d3fend (D3FEND techniques related to those "
+        "mitigations), sigma (rules on the technique or its sub-techniques). Shortest and most specific first.",
+        epilog="Examples:\n  attack-kg paths T1204.001 --kind d3fend\n"
+        "  attack-kg paths T1204.001 --format mermaid > paths.mmd\n"
+        "  attack-kg paths T1204.001 --format dot | dot -Tsvg > paths.svg",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    paths.add_argument("technique", metavar="TECHNIQUE", help="ATT&CK technique ID (T1204.001)")
+    paths.add_argument("--kind", choices=PATH_KIND_CHOICES, default="all", help="which paths (default: all)")
+    paths.add_argument(
+        "--format",
+        choices=["table", "json", "mermaid", "dot"],
+        default="table",
+        help="table (default), json, mermaid (a flowchart GitHub renders) or dot (Graphviz)",
+    )
+    _store_arg(paths)
+
+    cover = commands.add_parser(
+        "cover",
+        help="the fewest countermeasures covering the most of a group's (or campaign's) techniques",
+        description="Greedy set cover: for the techniques of a group, campaign or software (what it uses), or of "
+        "technique IDs, pick countermeasures one at a time, each covering the most techniques not yet covered, "
+        "and print the coverage reached at each step. Also prints each kind's coverage of the set.",
+        epilog="Examples:\n  attack-kg cover G0016 --kind d3fend --top 10\n  attack-kg cover T1204.001 T1566.002 T1059",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cover.add_argument(
+        "names", metavar="ID", nargs="+", help="group (G0016), campaign (C0024), software or technique IDs"
+    )
+    cover.add_argument(
+        "--kind",
+        choices=[k for k in PATH_KIND_CHOICES if k != "all"],
+        default="d3fend",
+        help="what covers a technique (default: d3fend, D3FEND techniques by artifact inference)",
+    )
+    cover.add_argument("--top", metavar="N", type=int, help="stop after N countermeasures")
+    cover.add_argument(
+        "--include-software", action="store_true", help="also the techniques of the software the group uses"
+    )
+    cover.add_argument("--format", choices=["table", "json"], default="table", help="table (default) or json")
+    _store_arg(cover)
+
+
+def _path_graph(store_dir):
+    from attackkg.builders.store import open_store
+    from attackkg.queries.graph import to_networkx
+    from attackkg.queries.paths import PATH_PREDICATES
+
+    return to_networkx(open_store(store_dir), predicates=PATH_PREDICATES)
+
+
+def _cmd_paths(args: argparse.Namespace) -> int:
+    import json
+
+    from attackkg.queries import paths as analysis
+
+    graph = _path_graph(args.store)
+    kinds = analysis.PATH_KINDS if args.kind == "all" else (args.kind,)
+    technique = analysis.find_node(graph, args.technique)
+    if graph.nodes[technique].get("kind") != "technique":
+        raise InputError(f"{args.technique} is a {graph.nodes[technique].get('kind')}, not a technique")
+    found = analysis.paths(graph, technique, kinds)
+    if not found:
+        _explain_no_paths(graph, technique, kinds)
+    if args.format == "json":
+        print(json.dumps(analysis.to_json(graph, technique, found), indent=2, ensure_ascii=False))
+    elif args.format == "mermaid":
+        sys.stdout.write(analysis.to_mermaid(graph, found))
+    elif args.format == "dot":
+        sys.stdout.write(analysis.to_dot(graph, found, name=graph.nodes[technique]["id"]))
+    else:
+        columns = ["kind", "rank", "hops", "id", "countermeasure", "path"]
+        table = [
+            [
+                p.kind,
+                str(rank),
+                str(len(p)),
+                graph.nodes[p.countermeasure]["id"],
+                graph.nodes[p.countermeasure]["label"],
+                analysis.describe(graph, p),
+            ]
+            for rank, p in analysis.ranked(found)
+        ]
+        print(format_table(columns, table, width=160))
+        counts = ", ".join(f"{len(analysis.countermeasures(found, k))} {k}" for k in kinds)
+        print(f"({len(found)} paths to {counts})", file=sys.stderr)
+    return 0
+
+
+def _explain_no_paths(graph, technique: str, kinds) -> None:
+    data = graph.nodes[technique]
+    notes = []
+    replaced = [v for v, keys in graph.succ[technique].items() if "akg:revokedBy" in keys]
+    if data.get("revoked"):
+        notes.append("it is revoked or deprecated" + (f"; see {graph.nodes[replaced[0]]['id']}" if replaced else ""))
+    if "d3fend" in kinds and data.get("gap"):
+        notes.append(f"D3FEND gap: {data['gap']}")
+    why = f" ({'; '.join(notes)})" if notes else ""
+    print(f"attack-kg: no {'/'.join(kinds)} paths from {data['id']}{why}", file=sys.stderr)
+
+
+def _cmd_cover(args: argparse.Namespace) -> int:
+    import json
+
+    from attackkg.queries import paths as analysis
+
+    if args.top is not None and args.top < 1:
+        raise InputError("--top takes a positive number")
+    graph = _path_graph(args.store)
+    techniques = analysis.techniques_of(graph, args.names, include_software=args.include_software)
+    if not techniques:
+        raise InputError(f"{' '.join(args.names)}: no techniques to cover")
+    cover_of = analysis.coverage(graph, techniques)
+    result = analysis.set_cover(graph, techniques, kind=args.kind, top=args.top, cover_of=cover_of)
+    names = [analysis.node_info(graph, analysis.find_node(graph, n)) for n in args.names]
+    if args.format == "json":
+        data = {
+            "for": names,
+            "techniques": [graph.nodes[t]["id"] for t in techniques],
+            "coverage": cover_of.summary(),
+            "kind": args.kind,
+            "steps": [
+                {
+                    "step": i,
+                    **analysis.node_info(graph, step.countermeasure),
+                    "gained": [graph.nodes[t]["id"] for t in step.gained],
+                    "covered": step.covered,
+                    "fraction": round(step.fraction, 4),
+                }
+                for i, step in enumerate(result.steps, 1)
+            ],
+            "coverable": result.coverable,
+            "uncovered": [graph.nodes[t]["id"] for t in result.uncovered],
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    who = ", ".join(f"{n['id']} {n['label']}" if n["label"] != n["id"] else n["id"] for n in names)
+    total = len(techniques)
+    print(f"{who}: {total} technique{'s' if total != 1 else ''}")
+    shares = [f"{k} {v['covered']}/{total} ({100 * v['fraction']:.0f}%)" for k, v in cover_of.summary().items()]
+    print("covered by " + ", ".join(shares))
+    print()
+    columns = ["step", "id", "countermeasure", "tactic", "new", "covered", "coverage"]
+    table = [
+        [
+            str(i),
+            graph.nodes[s.countermeasure]["id"],
+            graph.nodes[s.countermeasure]["label"],
+            graph.nodes[s.countermeasure].get("tactic", ""),
+            f"+{len(s.gained)}",
+            f"{s.covered}/{total}",
+            f"{100 * s.fraction:.1f}%",
+        ]
+        for i, s in enumerate(result.steps, 1)
+    ]
+    print(format_table(columns, table))
+    print()
+    print(
+        f"{result.covered} of {result.coverable} coverable techniques covered by {len(result.steps)} {args.kind} "
+        f"countermeasures; {len(result.uncovered)} have none"
+    )
+    if result.uncovered:
+        print("  none: " + " ".join(graph.nodes[t]["id"] for t in result.uncovered))
+    return 0
+
+
 COMMANDS = {"lock": _cmd_lock, "build": _cmd_build, "export": _cmd_export, "info": _cmd_info, "query": _cmd_query}
+COMMANDS.update(paths=_cmd_paths, cover=_cmd_cover)
 COMMANDS.update(report=_cmd_report, layer=_cmd_layer)
 
 
