@@ -602,7 +602,9 @@ WRITERS = (".graphml", ".gexf", ".json")
 
 def write_graph(graph: nx.MultiDiGraph, path: str | os.PathLike) -> tuple[int, int]:
     """Write ``graph`` with networkx's own writers, the format from the extension: ``.graphml``,
-    ``.gexf`` or ``.json`` (node-link). Written beside the target and renamed. Returns (nodes, edges)."""
+    ``.gexf`` or ``.json`` (node-link, ``nx.node_link_data(G, edges="edges")``). Node keys are the
+    IRIs in each; GEXF names the ``id`` attribute ``identifier`` (its writer would take ``id`` for
+    the XML id). Written beside the target and renamed. Returns (nodes, edges)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITERS:
@@ -619,6 +621,10 @@ def write_graph(graph: nx.MultiDiGraph, path: str | os.PathLike) -> tuple[int, i
         if suffix == ".graphml":
             nx.write_graphml(out, temporary)
         elif suffix == ".gexf":
+            # networkx's GEXF writer takes a node's "id" attribute as its XML id: keep the IRI there.
+            for _, data in out.nodes(data=True):
+                if "id" in data:
+                    data["identifier"] = data.pop("id")
             nx.write_gexf(out, temporary)
         else:
             import json
@@ -626,6 +632,9 @@ def write_graph(graph: nx.MultiDiGraph, path: str | os.PathLike) -> tuple[int, i
             data = nx.node_link_data(graph, edges="edges")
             with open(temporary, "w", encoding="utf-8") as stream:
                 json.dump(data, stream, ensure_ascii=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would make it, not mkstemp's 0600
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
