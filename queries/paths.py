@@ -45,6 +45,10 @@ RELATED_DEFENSIVE = "akg:relatedDefensiveTechnique"
 DETECTS = "akg:detectsTechnique"
 USES = "akg:uses"
 
+# The ATT&CK, Sigma and derived edges the searches walk (to_networkx(predicates=...) reads only
+# these, plus D3FEND's, when nothing else is wanted); akg:uses for the techniques of a group.
+PATH_PREDICATES = (SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, "akg:revokedBy")
+
 # The kind of node each path kind ends at.
 TARGET_KIND = {
     "d3fend": "d3fend-technique",
