@@ -186,7 +186,28 @@ def _parser() -> argparse.ArgumentParser:
     _store_arg(query)
     _report_parsers(commands)
     _graph_commands(commands)
+    _diff_parser(commands)
     return parser
+
+
+def _diff_parser(commands) -> None:
+    """``diff``: what changed between two stores, per source and in users' terms."""
+    diff = commands.add_parser(
+        "diff",
+        help="what changed between two stores: triples, techniques, countermeasure mappings, Sigma rules",
+        description="Compare two built stores source by source (ATT&CK per domain, D3FEND, the derived "
+        "countermeasures, Sigma, Atomic Red Team): triples added and removed, techniques added, renamed, "
+        "revoked, deprecated, moved between tactics or otherwise changed, countermeasure mappings gained "
+        "and lost, Sigma rules added, removed or changed status.",
+        epilog="Example:\n  attack-kg build --attack enterprise-attack-18.0.json.gz --store old\n"
+        "  attack-kg build --attack enterprise-attack-18.1.json.gz --store new\n  attack-kg diff old new",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("old", metavar="OLD", type=Path, help="the older store folder")
+    diff.add_argument("new", metavar="NEW", type=Path, help="the newer store folder")
+    diff.add_argument("--format", choices=["markdown", "json"], default="markdown", help="default: markdown")
+    diff.add_argument("--limit", type=int, default=50, metavar="N", help="Markdown: rows per list (default 50; 0: all)")
+    diff.add_argument("-o", "--output", metavar="FILE", type=Path, help="write here instead of stdout")
 
 
 def _report_parsers(commands) -> None:
@@ -640,9 +661,31 @@ def _cmd_cover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    import json
+
+    from attackkg.builders.diff import diff_stores
+
+    result = diff_stores(args.old, args.new)
+    if args.format == "json":
+        text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = result.to_markdown(limit=args.limit)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror}", path=args.output) from None
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"lock": _cmd_lock, "build": _cmd_build, "export": _cmd_export, "info": _cmd_info, "query": _cmd_query}
 COMMANDS.update(paths=_cmd_paths, cover=_cmd_cover)
 COMMANDS.update(report=_cmd_report, layer=_cmd_layer)
+COMMANDS.update(diff=_cmd_diff)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,622 @@
+"""What changed between two stores: per source, triples added and removed, and in users' terms.
+
+``diff_stores(old, new)`` opens two built stores read-only and pairs their named graphs by source:
+the metadata graph says each graph's kind; a source graph is paired by its IRI without the
+release segment (``.../graph/attack/enterprise-attack/18.0`` with ``.../18.1``: kind ``attack``,
+domain ``enterprise-attack``; ``.../graph/d3fend/0.17.0`` with ``.../1.2.0``), a derived graph by
+its whole IRI (``.../graph/derived/countermeasures``). Each pair gets:
+
+- **triples added and removed**, as sets of triples. Blank nodes (D3FEND's ``owl:Restriction``
+  nodes; the builder labels them per release, ``d3fend_1_2_0_b17``) are compared by structure:
+  each is named by a hash of its surroundings (colour refinement over its incoming and outgoing
+  edges, the same number of rounds for both graphs), so an unchanged restriction is no change.
+  Blank nodes that nothing tells apart (two identical restrictions on the same class) count once.
+  The blank-node part is also given on its own (``blank_triples_added``/``removed``).
+- **ATT&CK** (kind ``attack``; ``a akg:Technique``, sub-techniques included, matched by IRI, the
+  ATT&CK URL): techniques added and removed; renamed (``rdfs:label`` changed); revoked and
+  deprecated (``akg:revoked`` / ``owl:deprecated`` true now, false or absent before; revoked ones
+  with ``akg:revokedBy``); moved between tactics (the set of ``akg:tactic`` changed); updated
+  (``owl:versionInfo``, ATT&CK's object version, changed).
+- **countermeasures** (the derived graph ``COUNTERMEASURES_GRAPH`` of
+  ``builders/countermeasures.py``): mappings gained and lost, as (technique, D3FEND defensive
+  technique) pairs of ``akg:counteredBy`` (D3FEND's artifact inference) and, apart, of
+  ``akg:counteredByViaMitigation`` (through an ATT&CK mitigation D3FEND relates).
+- **Sigma** (``a akg:SigmaRule``, by rule id): rules added, removed, changed status (``akg:status``).
+- **Atomic Red Team** (``a akg:AtomicTest``, by GUID): tests added and removed.
+
+``to_markdown`` and ``to_json`` render the result (``attack-kg diff OLD NEW``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from attackkg.builders.store import open_store
+from attackkg.ontology.namespaces import (
+    AKG,
+    ATTACK,
+    COUNTERMEASURES_GRAPH,
+    DCTERMS,
+    GRAPH,
+    METADATA_GRAPH,
+    OWL,
+    PREFIXES,
+    RDF,
+    RDFS,
+    VOID,
+)
+
+TYPE = ox.NamedNode(RDF + "type")
+LABEL = ox.NamedNode(RDFS + "label")
+TRUE = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
+MAX_ROUNDS = 64
+
+# What each change list is called in the Markdown report, and its columns.
+SECTIONS = {
+    "techniques_added": ("Techniques added", ["id", "name", "tactics"]),
+    "techniques_removed": ("Techniques removed", ["id", "name", "tactics"]),
+    "techniques_renamed": ("Techniques renamed", ["id", "old_name", "new_name"]),
+    "techniques_revoked": ("Techniques revoked", ["id", "name", "revoked_by"]),
+    "techniques_deprecated": ("Techniques deprecated", ["id", "name"]),
+    "techniques_moved": ("Techniques moved between tactics", ["id", "name", "tactics_removed", "tactics_added"]),
+    "techniques_changed": ("Techniques whose triples changed", ["id", "name", "changed"]),
+    "mappings_gained": ("Countermeasure mappings gained", ["technique", "countermeasure", "label"]),
+    "mappings_lost": ("Countermeasure mappings lost", ["technique", "countermeasure", "label"]),
+    "mitigation_mappings_gained": (
+        "Countermeasure mappings via ATT&CK mitigations gained",
+        ["technique", "countermeasure", "label"],
+    ),
+    "mitigation_mappings_lost": (
+        "Countermeasure mappings via ATT&CK mitigations lost",
+        ["technique", "countermeasure", "label"],
+    ),
+    "rules_added": ("Sigma rules added", ["id", "title", "status"]),
+    "rules_removed": ("Sigma rules removed", ["id", "title", "status"]),
+    "rules_status_changed": ("Sigma rules that changed status", ["id", "title", "old_status", "new_status"]),
+    "tests_added": ("Atomic tests added", ["guid", "technique", "name"]),
+    "tests_removed": ("Atomic tests removed", ["guid", "technique", "name"]),
+}
+KIND_TITLES = {"attack": "ATT&CK", "d3fend": "D3FEND", "sigma": "Sigma", "atomic": "Atomic Red Team"}
+
+
+@dataclass
+class GraphInfo:
+    """One named graph of a store, as its metadata graph describes it."""
+
+    iri: str
+    kind: str
+    version: str | None
+    triples: int | None  # void:triples of the metadata graph
+
+    @property
+    def key(self) -> str:
+        """What pairs it with its counterpart: the IRI below ``graph/`` without the release."""
+        tail = self.iri[len(GRAPH) :] if self.iri.startswith(GRAPH) else self.iri
+        parts = tail.split("/")
+        if self.kind == "derived" or len(parts) < 2:
+            return tail
+        return "/".join(parts[:-1])
+
+
+@dataclass
+class SourceDiff:
+    """The changes of one source between the two stores."""
+
+    key: str
+    kind: str
+    old: GraphInfo | None
+    new: GraphInfo | None
+    triples_added: int = 0
+    triples_removed: int = 0
+    blank_triples_added: int = 0
+    blank_triples_removed: int = 0
+    changes: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        if self.kind == "derived":
+            name = "Countermeasures (derived)" if self.key.endswith("countermeasures") else f"Derived {self.key}"
+        else:
+            parts = self.key.split("/")
+            name = " ".join([KIND_TITLES.get(self.kind, self.kind), *parts[1:]])
+        old = self.old.version if self.old else None
+        new = self.new.version if self.new else None
+        if old == new:
+            return f"{name} {old or ''}".strip()
+        return f"{name} {old or '(none)'} → {new or '(none)'}"
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(items) for name, items in self.changes.items()}
+
+
+@dataclass
+class StoreDiff:
+    old: str
+    new: str
+    sources: list[SourceDiff]
+
+    def to_json(self) -> dict:
+        """Plain data: per source, versions, triple counts, change counts and the changes."""
+        return {
+            "old": self.old,
+            "new": self.new,
+            "sources": [
+                {
+                    "key": s.key,
+                    "kind": s.kind,
+                    "title": s.title,
+                    "old_graph": s.old.iri if s.old else None,
+                    "new_graph": s.new.iri if s.new else None,
+                    "old_version": s.old.version if s.old else None,
+                    "new_version": s.new.version if s.new else None,
+                    "triples_added": s.triples_added,
+                    "triples_removed": s.triples_removed,
+                    "blank_triples_added": s.blank_triples_added,
+                    "blank_triples_removed": s.blank_triples_removed,
+                    "counts": s.counts(),
+                    "changes": s.changes,
+                }
+                for s in self.sources
+            ],
+        }
+
+    def to_markdown(self, limit: int | None = 50) -> str:
+        """A Markdown report; each list cut at ``limit`` rows (None or 0: all)."""
+        lines = ["# What changed", "", f"Old store: `{self.old}`  ", f"New store: `{self.new}`", ""]
+        lines += ["| source | triples added | triples removed | changes |", "|---|---:|---:|---|"]
+        for s in self.sources:
+            summary = ", ".join(f"{n} {_lower_first(SECTIONS[k][0])}" for k, n in s.counts().items() if n) or "none"
+            lines.append(f"| {s.title} | {s.triples_added} | {s.triples_removed} | {summary} |")
+        for s in self.sources:
+            lines += ["", f"## {s.title}", ""]
+            where = [f"old graph `{s.old.iri}`" if s.old else "not in the old store"]
+            where.append(f"new graph `{s.new.iri}`" if s.new else "not in the new store")
+            lines.append("; ".join(where) + ".")
+            lines.append(
+                f"{s.triples_added} triples added, {s.triples_removed} removed"
+                + (
+                    f" (of which with blank nodes, compared by structure: {s.blank_triples_added} added, "
+                    f"{s.blank_triples_removed} removed)."
+                    if s.blank_triples_added or s.blank_triples_removed
+                    else "."
+                )
+            )
+            if not (s.triples_added or s.triples_removed or any(s.counts().values())):
+                lines[-1] = "No change."
+                continue
+            if s.changes:
+                lines.append("")
+                lines += [f"- {SECTIONS[name][0]}: {len(items)}" for name, items in s.changes.items()]
+            for name, items in s.changes.items():
+                if not items:
+                    continue
+                heading, columns = SECTIONS[name]
+                shown = items if not limit else items[:limit]
+                lines += ["", f"### {heading}: {len(items)}", ""]
+                lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+                for item in shown:
+                    lines.append("| " + " | ".join(_cell(item.get(c)) for c in columns) + " |")
+                if len(shown) < len(items):
+                    lines += ["", f"… and {len(items) - len(shown)} more (--limit 0 shows all, --format json too)."]
+        return "\n".join(lines) + "\n"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = ", ".join(map(str, value))
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+# --- the diff --------------------------------------------------------------------------------------
+
+
+def diff_stores(old_dir: str | os.PathLike, new_dir: str | os.PathLike) -> StoreDiff:
+    """Compare two built stores (folders); raises the store's InputError when one is missing."""
+    old_store, new_store = open_store(old_dir), open_store(new_dir)
+    old_graphs, new_graphs = graphs(old_store), graphs(new_store)
+    result = StoreDiff(old=str(Path(old_dir)), new=str(Path(new_dir)), sources=[])
+    for old, new in pair(old_graphs, new_graphs):
+        result.sources.append(diff_graphs(old_store, old, new_store, new))
+    return result
+
+
+def graphs(store: ox.Store) -> list[GraphInfo]:
+    """The store's named graphs but the metadata graph, with kind and version from it."""
+    meta = ox.NamedNode(METADATA_GRAPH)
+    kinds = _values(store, ox.NamedNode(AKG + "sourceKind"), meta)
+    versions = _values(store, ox.NamedNode(AKG + "sourceVersion"), meta)
+    counts = _values(store, ox.NamedNode(VOID + "triples"), meta)
+    out = []
+    for graph in store.named_graphs():
+        if graph.value == METADATA_GRAPH:
+            continue
+        tail = graph.value[len(GRAPH) :] if graph.value.startswith(GRAPH) else graph.value
+        kind = kinds.get(graph.value) or tail.split("/")[0]
+        count = counts.get(graph.value)
+        out.append(GraphInfo(graph.value, kind, versions.get(graph.value), int(count) if count else None))
+    return sorted(out, key=lambda g: (_KIND_ORDER.get(g.kind, 9), g.key, g.iri))
+
+
+_KIND_ORDER = {"attack": 0, "d3fend": 1, "derived": 2, "sigma": 3, "atomic": 4}
+
+
+def _values(store: ox.Store, predicate: ox.NamedNode, graph: ox.NamedNode) -> dict[str, str]:
+    return {q.subject.value: q.object.value for q in store.quads_for_pattern(None, predicate, None, graph)}
+
+
+def pair(old: list[GraphInfo], new: list[GraphInfo]) -> Iterator[tuple[GraphInfo | None, GraphInfo | None]]:
+    """Old and new graphs paired by key; where a key has several graphs, by IRI; else alone."""
+    by_key: dict[str, tuple[list[GraphInfo], list[GraphInfo]]] = defaultdict(lambda: ([], []))
+    for g in old:
+        by_key[g.key][0].append(g)
+    for g in new:
+        by_key[g.key][1].append(g)
+
+    def order(key: str) -> tuple[int, str]:
+        olds, news = by_key[key]
+        return min(_KIND_ORDER.get(g.kind, 9) for g in (*olds, *news)), key
+
+    for key in sorted(by_key, key=order):
+        olds, news = by_key[key]
+        if len(olds) == 1 and len(news) == 1:
+            yield olds[0], news[0]
+            continue
+        new_by_iri = {g.iri: g for g in news}
+        for g in olds:
+            yield g, new_by_iri.pop(g.iri, None)
+        for g in new_by_iri.values():
+            yield None, g
+
+
+def diff_graphs(old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store, new: GraphInfo | None) -> SourceDiff:
+    """One pair of graphs (either may be None: a source only in one store)."""
+    some = new or old
+    assert some is not None
+    result = SourceDiff(key=some.key, kind=some.kind, old=old, new=new)
+    added, removed = triple_diff(old_store, old, new_store, new)
+    result.triples_added, result.triples_removed = len(added), len(removed)
+    result.blank_triples_added = sum(1 for t in added if _has_blank(t))
+    result.blank_triples_removed = sum(1 for t in removed if _has_blank(t))
+    old_view, new_view = _View(old_store, old), _View(new_store, new)
+    if some.kind == "attack":
+        result.changes = attack_changes(old_view, new_view, added, removed)
+    elif some.kind == "derived" and some.iri == COUNTERMEASURES_GRAPH:
+        result.changes = countermeasure_changes(old_view, new_view)
+    elif some.kind == "sigma":
+        result.changes = sigma_changes(old_view, new_view)
+    elif some.kind == "atomic":
+        result.changes = atomic_changes(old_view, new_view)
+    return result
+
+
+Triple = tuple[str, str, str]  # N-Triples forms of subject, predicate, object
+
+
+def triple_diff(
+    old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store, new: GraphInfo | None
+) -> tuple[set[Triple], set[Triple]]:
+    """Triples added and removed, in N-Triples form; blank nodes compared by structure.
+
+    The graphs are read as N-Triples lines (Oxigraph's dump, the fastest way out of the store);
+    when either holds a blank node, as terms, renamed by :func:`canonical_pair`.
+    """
+    old_dump, new_dump = _dump(old_store, old), _dump(new_store, new)
+    if b"_:" not in old_dump and b"_:" not in new_dump:
+        old_lines, new_lines = set(old_dump.splitlines()), set(new_dump.splitlines())
+        return {_split(line) for line in new_lines - old_lines}, {_split(line) for line in old_lines - new_lines}
+    old_set, new_set = canonical_pair(_triples(old_store, old), _triples(new_store, new))
+    return new_set - old_set, old_set - new_set
+
+
+def _dump(store: ox.Store, graph: GraphInfo | None) -> bytes:
+    if graph is None:
+        return b""
+    return store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph.iri))
+
+
+def _split(line: bytes) -> Triple:
+    """An N-Triples line without blank nodes: subject and predicate are IRIs, so no spaces."""
+    subject, predicate, rest = line.decode("utf-8").split(" ", 2)
+    return subject, predicate, rest.removesuffix(" .").rstrip()
+
+
+def _triples(store: ox.Store, graph: GraphInfo | None) -> list[Triple]:
+    if graph is None:
+        return []
+    name = ox.NamedNode(graph.iri)
+    return [(str(q.subject), str(q.predicate), str(q.object)) for q in store.quads_for_pattern(None, None, None, name)]
+
+
+def _has_blank(triple: tuple[str, str, str]) -> bool:
+    return triple[0].startswith("_:") or triple[2].startswith("_:")
+
+
+# --- blank nodes compared by structure ------------------------------------------------------------
+
+
+def canonical_pair(
+    old: list[tuple[str, str, str]], new: list[tuple[str, str, str]]
+) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
+    """Both graphs as sets of N-Triples term tuples, blank nodes renamed by structure.
+
+    Colour refinement: a blank node's colour is a hash of its edges (predicate and the other end:
+    an IRI or literal as itself, a blank node by its colour), in and out, repeated until the
+    partition of either graph stops getting finer, with the same number of rounds for both so
+    that the same structure gets the same name in each.
+    """
+    rounds = max(_rounds_needed(old), _rounds_needed(new))
+    return _renamed(old, rounds), _renamed(new, rounds)
+
+
+def _edges(triples: list[tuple[str, str, str]]) -> dict[str, list[tuple[str, str, str]]]:
+    edges: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for s, p, o in triples:
+        if s.startswith("_:"):
+            edges[s].append(("out", p, o))
+        if o.startswith("_:"):
+            edges[o].append(("in", p, s))
+    return edges
+
+
+def _refine(edges: dict[str, list[tuple[str, str, str]]], colour: dict[str, str]) -> dict[str, str]:
+    new = {}
+    for node, links in edges.items():
+        signature = sorted(f"{d}\x1f{p}\x1f{colour.get(other, other)}" for d, p, other in links)
+        new[node] = hashlib.sha1("\x1e".join(signature).encode("utf-8")).hexdigest()
+    return new
+
+
+def _rounds_needed(triples: list[tuple[str, str, str]]) -> int:
+    edges = _edges(triples)
+    if not edges:
+        return 0
+    colour = dict.fromkeys(edges, "")
+    classes = 1
+    for rounds in range(1, MAX_ROUNDS + 1):
+        colour = _refine(edges, colour)
+        finer = len(set(colour.values()))
+        if finer == classes:
+            return rounds
+        classes = finer
+    return MAX_ROUNDS
+
+
+def _renamed(triples: list[tuple[str, str, str]], rounds: int) -> set[tuple[str, str, str]]:
+    edges = _edges(triples)
+    if not edges:
+        return set(triples)
+    colour = dict.fromkeys(edges, "")
+    for _ in range(rounds):
+        colour = _refine(edges, colour)
+    name = {node: f"_:c{value[:24]}" for node, value in colour.items()}
+    return {(name.get(s, s), p, name.get(o, o)) for s, p, o in triples}
+
+
+# --- users' terms -----------------------------------------------------------------------------------
+
+
+class _View:
+    """Reads one graph of one store (or nothing, when the source is not in that store)."""
+
+    def __init__(self, store: ox.Store, graph: GraphInfo | None) -> None:
+        self.store = store
+        self.graph = ox.NamedNode(graph.iri) if graph else None
+
+    def quads(self, subject=None, predicate: str | None = None, obj=None) -> Iterable[ox.Quad]:
+        if self.graph is None:
+            return ()
+        p = ox.NamedNode(predicate) if predicate else None
+        return self.store.quads_for_pattern(subject, p, obj, self.graph)
+
+    def of_type(self, cls: str) -> set[str]:
+        return {q.subject.value for q in self.quads(None, RDF + "type", ox.NamedNode(cls))}
+
+    def values(self, predicate: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
+        for q in self.quads(None, predicate):
+            out[q.subject.value].add(q.object.value)
+        return out
+
+    def pairs(self, predicate: str) -> set[tuple[str, str]]:
+        return {(q.subject.value, q.object.value) for q in self.quads(None, predicate)}
+
+    def labels_anywhere(self, iris: Iterable[str]) -> dict[str, str]:
+        """``rdfs:label`` of each IRI in any graph of the store (D3FEND labels for the derived graph)."""
+        out = {}
+        for value in iris:
+            for q in self.store.quads_for_pattern(ox.NamedNode(value), LABEL, None, None):
+                out[value] = q.object.value
+                break
+        return out
+
+
+def _one(values: set[str] | None) -> str | None:
+    return " / ".join(sorted(values)) if values else None
+
+
+def attack_changes(
+    old: _View, new: _View, added: set[Triple] = frozenset(), removed: set[Triple] = frozenset()
+) -> dict[str, list[dict]]:
+    """Techniques added, removed, renamed, revoked, deprecated, moved between tactics, and every
+    technique in both whose own triples changed (``added``/``removed``: the graph's triple diff)
+    with the properties that changed (``(incoming)``: an edge to it, ``<G> akg:uses <T>``)."""
+    technique = AKG + "Technique"
+    before, after = old.of_type(technique), new.of_type(technique)
+    facts = {}
+    for name, view in (("old", old), ("new", new)):
+        labels = view.values(RDFS + "label")
+        facts[name] = {
+            "id": view.values(AKG + "attackId"),
+            "name": labels,
+            "tactic": {t: {_one(labels.get(x)) or x for x in v} for t, v in view.values(AKG + "tactic").items()},
+            "revoked": {s for s, v in view.values(AKG + "revoked").items() if "true" in v},
+            "deprecated": {s for s, v in view.values(OWL + "deprecated").items() if "true" in v},
+            "revoked_by": view.values(AKG + "revokedBy"),
+        }
+    o, n = facts["old"], facts["new"]
+
+    def ident(iri: str) -> str:
+        return _one(n["id"].get(iri) or o["id"].get(iri)) or attack_id_of(iri)
+
+    def name(iri: str, side: dict = n) -> str | None:
+        return _one(side["name"].get(iri))
+
+    def row(iri: str, **extra) -> dict:
+        return {"id": ident(iri), "iri": iri, **extra}
+
+    both = sorted(before & after, key=lambda i: _id_order(ident(i)))
+    terms = {f"<{i}>": i for i in both}
+    touched: dict[str, set[str]] = defaultdict(set)
+    for subject, predicate, obj in (*added, *removed):
+        if subject in terms:
+            touched[terms[subject]].add(_curie(predicate))
+        if obj in terms:
+            touched[terms[obj]].add(_curie(predicate) + " (incoming)")
+    changes: dict[str, list[dict]] = {
+        "techniques_added": [
+            row(i, name=name(i), tactics=sorted(n["tactic"].get(i, ())))
+            for i in sorted(after - before, key=lambda i: _id_order(ident(i)))
+        ],
+        "techniques_removed": [
+            row(i, name=name(i, o), tactics=sorted(o["tactic"].get(i, ())))
+            for i in sorted(before - after, key=lambda i: _id_order(ident(i)))
+        ],
+        "techniques_renamed": [
+            row(i, old_name=name(i, o), new_name=name(i)) for i in both if o["name"].get(i) != n["name"].get(i)
+        ],
+        "techniques_revoked": [
+            row(i, name=name(i), revoked_by=sorted(ident(t) for t in n["revoked_by"].get(i, ())))
+            for i in both
+            if i in n["revoked"] and i not in o["revoked"]
+        ],
+        "techniques_deprecated": [
+            row(i, name=name(i)) for i in both if i in n["deprecated"] and i not in o["deprecated"]
+        ],
+        "techniques_moved": [
+            row(
+                i,
+                name=name(i),
+                tactics_removed=sorted(o["tactic"].get(i, set()) - n["tactic"].get(i, set())),
+                tactics_added=sorted(n["tactic"].get(i, set()) - o["tactic"].get(i, set())),
+            )
+            for i in both
+            if o["tactic"].get(i, set()) != n["tactic"].get(i, set())
+        ],
+        "techniques_changed": [row(i, name=name(i), changed=sorted(touched[i])) for i in both if i in touched],
+    }
+    return changes
+
+
+def countermeasure_changes(old: _View, new: _View) -> dict[str, list[dict]]:
+    """(technique, defensive technique) pairs gained and lost, per inference path."""
+    changes: dict[str, list[dict]] = {}
+    for predicate, gained, lost in (
+        ("counteredBy", "mappings_gained", "mappings_lost"),
+        ("counteredByViaMitigation", "mitigation_mappings_gained", "mitigation_mappings_lost"),
+    ):
+        before, after = old.pairs(AKG + predicate), new.pairs(AKG + predicate)
+        plus, minus = after - before, before - after
+        labels = {**old.labels_anywhere({d for _, d in minus}), **new.labels_anywhere({d for _, d in plus})}
+        for name, found in ((gained, plus), (lost, minus)):
+            changes[name] = [
+                {"technique": attack_id_of(t), "countermeasure": _d3f_local(d), "label": labels.get(d), "iri": d}
+                for t, d in sorted(found, key=lambda p: (_id_order(attack_id_of(p[0])), p[1]))
+            ]
+    return changes
+
+
+def sigma_changes(old: _View, new: _View) -> dict[str, list[dict]]:
+    """Rules added, removed, and those whose ``status`` changed (by rule id)."""
+    cls = AKG + "SigmaRule"
+    before, after = old.of_type(cls), new.of_type(cls)
+    o_status, n_status = old.values(AKG + "status"), new.values(AKG + "status")
+    o_title, n_title = old.values(RDFS + "label"), new.values(RDFS + "label")
+    o_id, n_id = old.values(DCTERMS + "identifier"), new.values(DCTERMS + "identifier")
+
+    def row(iri: str, titles, ids, status) -> dict:
+        return {"id": _one(ids.get(iri)) or iri, "title": _one(titles.get(iri)), "status": _one(status.get(iri))}
+
+    return {
+        "rules_added": sorted((row(i, n_title, n_id, n_status) for i in after - before), key=lambda r: r["id"]),
+        "rules_removed": sorted((row(i, o_title, o_id, o_status) for i in before - after), key=lambda r: r["id"]),
+        "rules_status_changed": sorted(
+            (
+                {
+                    "id": _one(n_id.get(i)) or i,
+                    "title": _one(n_title.get(i)),
+                    "old_status": _one(o_status.get(i)),
+                    "new_status": _one(n_status.get(i)),
+                }
+                for i in before & after
+                if o_status.get(i) != n_status.get(i)
+            ),
+            key=lambda r: r["id"],
+        ),
+    }
+
+
+def atomic_changes(old: _View, new: _View) -> dict[str, list[dict]]:
+    """Atomic tests added and removed (by GUID)."""
+    cls = AKG + "AtomicTest"
+    before, after = old.of_type(cls), new.of_type(cls)
+    out = {}
+    for name, view, found in (("tests_added", new, after - before), ("tests_removed", old, before - after)):
+        names, emulates, ids = (
+            view.values(RDFS + "label"),
+            view.values(AKG + "emulates"),
+            view.values(DCTERMS + "identifier"),
+        )
+        out[name] = sorted(
+            (
+                {
+                    "guid": _one(ids.get(i)) or i,
+                    "technique": ", ".join(sorted(attack_id_of(t) for t in emulates.get(i, ()))),
+                    "name": _one(names.get(i)),
+                }
+                for i in found
+            ),
+            key=lambda r: (_id_order(r["technique"]), r["guid"]),
+        )
+    return out
+
+
+def attack_id_of(iri: str) -> str:
+    """``https://attack.mitre.org/techniques/T1204/001`` -> ``T1204.001`` (other IRIs unchanged)."""
+    if not iri.startswith(ATTACK):
+        return iri
+    parts = iri[len(ATTACK) :].strip("/").split("/")
+    if len(parts) == 3 and parts[2].isdigit():
+        return f"{parts[1]}.{parts[2]}"
+    return parts[-1]
+
+
+def _id_order(attack_id: str) -> tuple:
+    head, _, sub = attack_id.partition(".")
+    digits = "".join(ch for ch in head if ch.isdigit())
+    return (head.rstrip("0123456789"), int(digits) if digits else 0, sub, attack_id)
+
+
+def _curie(term: str) -> str:
+    """``<http://purl.org/dc/terms/modified>`` -> ``dcterms:modified``."""
+    value = term.strip("<>")
+    for prefix, namespace in PREFIXES.items():
+        if value.startswith(namespace):
+            return f"{prefix}:{value[len(namespace) :]}"
+    return term
+
+
+def _d3f_local(iri: str) -> str:
+    return "d3f:" + iri.rsplit("#", 1)[-1] if "#" in iri else iri
