@@ -675,10 +675,13 @@ def draw(
     labels: dict[str, str] | None = None,
     edge_labels: bool = True,
     seed: int = 7,
+    center: str | None = None,
 ):
     """Draw a small graph with matplotlib, nodes coloured by kind, edges labelled by predicate.
 
-    ``pos`` defaults to a spring layout (seeded, so the same picture each time). Returns the axes.
+    ``pos`` defaults to ``center`` in the middle and the other nodes on a circle around it,
+    grouped by kind, or without ``center`` to a spring layout (seeded, so the same picture each
+    time). Returns the axes.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -686,7 +689,14 @@ def draw(
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 8))
     simple = nx.DiGraph(graph)  # one arrow per node pair
-    if pos is None:
+    if pos is None and center is not None and center in simple:
+        order = {kind: i for i, kind in enumerate(KINDS)}
+        ring = sorted(
+            (n for n in simple if n != center),
+            key=lambda n: (order.get(graph.nodes[n].get("kind"), len(order)), graph.nodes[n].get("id", n)),
+        )
+        pos = nx.shell_layout(simple, nlist=[[center], ring]) if ring else {center: (0.0, 0.0)}
+    elif pos is None:
         pos = nx.spring_layout(simple, seed=seed, k=1.2 / max(1, len(simple)) ** 0.5)
     kinds = [graph.nodes[n].get("kind", "unknown") for n in simple]
     colors = [KIND_COLORS.get(k, "#9ca3af") for k in kinds]

@@ -593,20 +593,46 @@ def to_dot(graph: nx.MultiDiGraph, found: Sequence[CountermeasurePath], name: st
     return "\n".join(lines) + "\n"
 
 
-def draw_paths(graph: nx.MultiDiGraph, found: Sequence[CountermeasurePath], ax=None):
-    """Draw the paths with matplotlib, left to right: the technique, then each node at its
-    shortest walking distance. Returns the axes."""
-    from attackkg.queries.graph import draw
-
-    nodes, _ = _union(found)
+def layers(found: Sequence[CountermeasurePath]) -> dict[str, tuple[float, float]]:
+    """Positions for drawing paths left to right: x is a node's shortest walking distance from the
+    technique (countermeasures all in the last column), y orders each column by the mean height of
+    the nodes before it (the barycentre heuristic, few crossings)."""
     step: dict[str, int] = {}
+    targets = {path.countermeasure for path in found}
+    before: dict[str, set[str]] = defaultdict(set)
     for path in found:
         for i, node in enumerate(path.nodes):
             step[node] = min(step.get(node, i), i)
+        for a, b in zip(path.nodes, path.nodes[1:]):
+            before[b].add(a)
+    last = max(step.values(), default=0)
+    for node in targets:
+        if step[node]:
+            step[node] = last
+    columns: dict[int, list[str]] = defaultdict(list)
+    for node, x in step.items():
+        columns[x].append(node)
+    height: dict[str, float] = {}
+    pos: dict[str, tuple[float, float]] = {}
+    for x in sorted(columns):
+        order = []
+        for node in columns[x]:
+            placed = [height[n] for n in before[node] if n in height and step[n] < x]
+            order.append((-(sum(placed) / len(placed)) if placed else 0.0, node))
+        column = [node for _, node in sorted(order)]
+        for i, node in enumerate(column):
+            height[node] = (len(column) - 1) / 2 - i
+            pos[node] = (float(x), height[node])
+    return pos
+
+
+def draw_paths(graph: nx.MultiDiGraph, found: Sequence[CountermeasurePath], ax=None):
+    """Draw the paths with matplotlib, left to right from the technique to the countermeasures
+    (:func:`layers`), nodes coloured by kind, edges labelled. Returns the axes."""
+    from attackkg.queries.graph import draw
+
+    nodes, _ = _union(found)
     sub = graph.subgraph(nodes).copy()
     keep = {(h.source, h.target, h.key) for path in found for h in path.hops}
     sub.remove_edges_from([e for e in sub.edges(keys=True) if e not in keep])
-    for node in sub:
-        sub.nodes[node]["layer"] = step[node]
-    pos = nx.multipartite_layout(sub, subset_key="layer")
-    return draw(sub, ax=ax, pos=pos)
+    return draw(sub, ax=ax, pos=layers(found))
