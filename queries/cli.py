@@ -654,7 +654,7 @@ def _cmd_cover(args: argparse.Namespace) -> int:
     print()
     print(
         f"{result.covered} of {result.coverable} coverable techniques covered by {len(result.steps)} {args.kind} "
-        f"countermeasures; {len(result.uncovered)} have none"
+        f"countermeasures; {len(result.uncovered)} {'has' if len(result.uncovered) == 1 else 'have'} none"
     )
     if result.uncovered:
         print("  none: " + " ".join(graph.nodes[t]["id"] for t in result.uncovered))
