@@ -65,6 +65,61 @@ def _source_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+ENDPOINT_HELP = (
+    "SPARQL server URLs: --endpoint BASE uses Oxigraph's layout, queries at BASE/query and the Graph Store at\n"
+    "BASE/store (a URL ending in /query is taken as the query URL). Other servers: give --query-url (and\n"
+    "--store-url to publish), e.g. Fuseki .../ds/sparql and .../ds/data. Credentials come from the environment,\n"
+    "never from the command line, and are never printed: ATTACK_KG_ENDPOINT_TOKEN (bearer token), or\n"
+    "ATTACK_KG_ENDPOINT_USER and ATTACK_KG_ENDPOINT_PASSWORD (HTTP basic)."
+)
+
+
+def _endpoint_args(parser: argparse.ArgumentParser, publish: bool = False) -> None:
+    parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        required=False,
+        help="SPARQL server base URL: queries go to URL/query"
+        + (", graphs to URL/store" if publish else "")
+        + " (Oxigraph's layout; see below)",
+    )
+    parser.add_argument("--query-url", metavar="URL", help="the server's SPARQL query URL, when not BASE/query")
+    if publish:
+        parser.add_argument(
+            "--store-url", metavar="URL", help="the server's Graph Store Protocol URL, when not BASE/store"
+        )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=60.0,
+        help="give up on a request to the server after this long (default: 60)",
+    )
+
+
+def _publish_parser(commands) -> None:
+    publish = commands.add_parser(
+        "publish",
+        help="upload the store's graphs to a SPARQL server (Graph Store Protocol)",
+        description="Upload each named graph of the store, the metadata graph last, to a SPARQL 1.1 server "
+        "with the Graph Store HTTP Protocol (PUT ...?graph=IRI, N-Triples), so that publishing again replaces "
+        "them; graphs an earlier publish listed that the store no longer has are deleted (--keep-stale keeps "
+        "them). Then a COUNT query per graph checks the server holds as many triples; a difference exits 1.",
+        epilog="Example:\n  oxigraph serve --location server-data --bind 127.0.0.1:7878 &\n"
+        "  attack-kg publish --endpoint http://127.0.0.1:7878 --store S\n"
+        "  attack-kg query countermeasures --param technique=T1204.001 --endpoint http://127.0.0.1:7878\n\n"
+        + ENDPOINT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _endpoint_args(publish, publish=True)
+    publish.add_argument(
+        "--keep-stale", action="store_true", help="keep graphs of an earlier publish that the store no longer has"
+    )
+    publish.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    publish.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _store_arg(publish)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attack-kg",
@@ -167,9 +222,13 @@ def _parser() -> argparse.ArgumentParser:
     query = commands.add_parser(
         "query",
         help="run a named SPARQL query, a .rq file, or - (stdin)",
-        description="Run a query of the library (see --list), a .rq file or standard input against the store. "
-        "Parameters are bound as RDF literals, never pasted into the query text.",
-        epilog="Example:\n  attack-kg query countermeasures --param technique=T1204.001 --format table",
+        description="Run a query of the library (see --list), a .rq file or standard input against the store, "
+        "or against a SPARQL server with --endpoint. --param NAME=VALUE binds ?NAME to a plain literal in a "
+        "VALUES block (the value is escaped as an RDF term, never pasted into the query text). "
+        "SPARQL Update is refused.",
+        epilog="Examples:\n  attack-kg query --list\n"
+        "  attack-kg query countermeasures --param technique=T1204.001 --format json\n"
+        "  attack-kg query detections --param technique=T1204.001 --endpoint http://localhost:7878\n\n" + ENDPOINT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     query.add_argument("query", metavar="NAME|FILE.rq|-", nargs="?", help="query name, .rq file or - for stdin")
@@ -181,9 +240,11 @@ def _parser() -> argparse.ArgumentParser:
         "--format",
         choices=["table", "csv", "tsv", "json", "xml"],
         default="table",
-        help="table (default), or a W3C SPARQL results format; CONSTRUCT gives Turtle",
+        help="table (default), or a W3C SPARQL results format (JSON, XML, CSV, TSV); CONSTRUCT and DESCRIBE give Turtle",
     )
     _store_arg(query)
+    _endpoint_args(query)
+    _publish_parser(commands)
     _report_parsers(commands)
     _graph_commands(commands)
     _diff_parser(commands)
@@ -406,8 +467,58 @@ def _cmd_query(args: argparse.Namespace) -> int:
             raise InputError(f"--param takes NAME=VALUE, not {item!r}")
         params[name] = value
     named = resolve(args.query)
-    result = run(open_store(args.store), named, **params)
+    if args.endpoint or args.query_url:
+        if args.store is not None:
+            raise InputError("give --store (the local store) or --endpoint (a SPARQL server), not both")
+        target = _endpoint(args)
+    else:
+        target = open_store(args.store)
+    result = run(target, named, **params)
     write_result(result, args.format)
+    return 0
+
+
+def _endpoint(args: argparse.Namespace):
+    from attackkg.queries.endpoint import endpoint
+
+    return endpoint(
+        args.endpoint,
+        query_url=args.query_url,
+        store_url=getattr(args, "store_url", None),
+        timeout=args.timeout,
+    )
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from attackkg.builders.store import open_store
+    from attackkg.queries.endpoint import publish
+
+    if not (args.endpoint or args.store_url):
+        raise InputError("publish needs the server: --endpoint BASE (Oxigraph layout) or --store-url and --query-url")
+    target = _endpoint(args)
+    progress = Progress(not args.quiet and (args.progress or sys.stderr.isatty()))
+    result = publish(open_store(args.store), target, prune=not args.keep_stale, progress=progress)
+    if not args.quiet:
+        columns = ["graph", "triples", "on server", "seconds"]
+        table = [
+            [g.graph, str(g.triples), "" if g.server_triples is None else str(g.server_triples), f"{g.seconds:.1f}"]
+            for g in result.graphs
+        ]
+        print(format_table(columns, table, width=80))
+        for graph in result.removed:
+            print(f"removed {graph} (an earlier publish; no longer in the store)")
+        print(
+            f"published {result.triples} triples in {len(result.graphs)} graphs to {target.safe_store_url} "
+            f"in {result.seconds:.1f} s"
+        )
+    if not result.ok:
+        wrong = [g for g in result.graphs if not g.ok]
+        for g in wrong:
+            print(
+                f"attack-kg: {g.graph}: the server holds {g.server_triples} triples, the store {g.triples}",
+                file=sys.stderr,
+            )
+        return 1
     return 0
 
 
@@ -562,7 +673,15 @@ def _cmd_paths(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(analysis.to_json(graph, technique, found), indent=2, ensure_ascii=False))
     elif args.format == "mermaid":
-        sys.stdout.write(analysis.to_mermaid(graph, found))
+        text = analysis.to_mermaid(graph, found)
+        edges = text.count(" -->|")
+        if edges > 500 or len(text) > 50000:  # Mermaid's default maxEdges and maxTextSize
+            print(
+                f"attack-kg: warning: {edges} edges, {len(text)} characters: more than Mermaid (and GitHub) render "
+                "by default (500 edges, 50,000 characters); narrow it with --kind",
+                file=sys.stderr,
+            )
+        sys.stdout.write(text)
     elif args.format == "dot":
         sys.stdout.write(analysis.to_dot(graph, found, name=graph.nodes[technique]["id"]))
     else:
@@ -686,6 +805,7 @@ COMMANDS = {"lock": _cmd_lock, "build": _cmd_build, "export": _cmd_export, "info
 COMMANDS.update(paths=_cmd_paths, cover=_cmd_cover)
 COMMANDS.update(report=_cmd_report, layer=_cmd_layer)
 COMMANDS.update(diff=_cmd_diff)
+COMMANDS.update(publish=_cmd_publish)
 
 
 if __name__ == "__main__":
