@@ -15,7 +15,7 @@ import json
 import re
 
 import pytest
-from test_report import build_fixture_store
+from test_report import build_fixture_store, build_full_store
 
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_store
@@ -365,15 +365,7 @@ def test_cli_layer_writes_the_file_atomically(store_dir, store, tmp_path, capsys
 
 @pytest.fixture(scope="module")
 def full_store(shared_data, tmp_path_factory):
-    store_dir = tmp_path_factory.mktemp("full") / "store"
-    build_store(
-        store_dir,
-        attack_paths=[shared_data / "attack" / "enterprise-attack-18.1.json.gz"],
-        d3fend_path=shared_data / "d3fend" / "1.2.0" / "d3fend.ttl",
-        sigma_paths=[shared_data / "sigma"],
-        atomic_path=shared_data / "atomic-red-team",
-    )
-    return open_store(store_dir)
+    return open_store(build_full_store(shared_data, tmp_path_factory))
 
 
 def test_full_data_layers(full_store):
