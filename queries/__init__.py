@@ -6,26 +6,72 @@ Each ``.rq`` file starts with a comment header::
     # param technique: ATT&CK technique ID (T1204.001); optional, all techniques when absent
     # columns: attack_id, d3fend_id, ...
 
-A parameter ``technique`` binds the query variable ``?technique``. Values are bound as RDF
-terms (pyoxigraph substitutions, rdflib initBindings), never pasted into the query text, so no
-value can change what the query does.
+A parameter ``technique`` binds the query variable ``?technique`` to a plain literal. The value
+goes into the query as one RDF term in a ``VALUES`` block at the start of the query's WHERE
+group, written by pyoxigraph's N-Triples serializer (quotes, backslashes and line breaks
+escaped), never pasted in as text: no value can change what the query does. The same prepared
+text runs on the local store and on a remote endpoint, so both give the same rows. (pyoxigraph's
+``substitutions`` are not used: its optimizer plans the query before they apply, so a bound
+parameter is planned as unbound, which made the one-technique countermeasure query 40 times
+slower, and ``BOUND(?param)`` folds to false; no remote server has them either.)
+
+Queries are written for speed on Oxigraph: parameters in triple patterns, one triple pattern per
+``OPTIONAL`` (nest them for a chain; a two-pattern OPTIONAL is evaluated for the whole store
+and joined afterwards), no ``rdfs:subClassOf*`` over the ontology (read the derived graph).
+
+In Python (a notebook)::
+
+    from attackkg.builders.store import open_dataset
+    from attackkg.queries import rows
+    rows(open_dataset(), "countermeasures", technique="T1204.001")
+
+and against a SPARQL endpoint the same call with
+:func:`attackkg.queries.endpoint.Endpoint` as the target.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-import rdflib
 
 from attackkg.builders.base import InputError
 from attackkg.ontology.namespaces import PREFIXES
 
+if TYPE_CHECKING:  # rdflib is imported when a result is built, to keep the CLI start fast
+    import rdflib
+    import rdflib.query
+
+    from attackkg.queries.endpoint import Endpoint
+
 _HEADER = re.compile(r"^#\s*(summary|param|columns)\s*([\w-]*)\s*:\s*(.*)$")
-_UPDATE = re.compile(r"^\s*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b", re.IGNORECASE | re.MULTILINE)
+VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
+UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH", "USING"}
+)
+
+# SPARQL tokens, enough to find keywords and braces: comments, strings (four quote styles),
+# IRIs, variables, words (keywords and prefixed names), brackets; anything else one character.
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<comment>\#[^\n\r]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+               |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$]\w+)
+  | (?P<word>[^\W\d][\w.-]*(?::[\w.%:-]*)?|:[\w.%:-]*)
+  | (?P<bracket>[{}()])
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
 
 
 @dataclass
@@ -38,11 +84,12 @@ class NamedQuery:
     params: dict[str, str] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
     path: str | None = None
+    builtin: bool = False  # shipped in queries/ (its header lists every parameter it takes)
 
 
-def parse_query(name: str, text: str, path: str | None = None) -> NamedQuery:
+def parse_query(name: str, text: str, path: str | None = None, builtin: bool = False) -> NamedQuery:
     """Read the comment header of a query (summary, params, columns)."""
-    query = NamedQuery(name=name, text=text, path=path)
+    query = NamedQuery(name=name, text=text, path=path, builtin=builtin)
     for line in text.splitlines():
         if not line.startswith("#"):
             if line.strip():
@@ -68,15 +115,17 @@ def library() -> dict[str, NamedQuery]:
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rq"):
             name = entry.name[: -len(".rq")]
-            found[name] = parse_query(name, entry.read_text(encoding="utf-8"), path=entry.name)
+            found[name] = parse_query(name, entry.read_text(encoding="utf-8"), path=entry.name, builtin=True)
     return found
 
 
 def resolve(name_or_path: str) -> NamedQuery:
     """A named query, a ``.rq`` file, or ``-`` for standard input."""
-    queries = library()
-    if name_or_path in queries:
-        return queries[name_or_path]
+    root = resources.files(__name__)
+    if re.fullmatch(r"[\w-]+", name_or_path):
+        entry = root / f"{name_or_path}.rq"
+        if entry.is_file():
+            return parse_query(name_or_path, entry.read_text(encoding="utf-8"), path=entry.name, builtin=True)
     if name_or_path == "-":
         import sys
 
@@ -85,55 +134,215 @@ def resolve(name_or_path: str) -> NamedQuery:
     if path.suffix == ".rq" or path.exists():
         try:
             return parse_query(path.stem, path.read_text(encoding="utf-8"), path=str(path))
-        except OSError as error:
-            raise InputError(f"cannot read the query: {error.strerror}", path=path) from None
-    known = ", ".join(queries) or "(none)"
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise InputError(f"cannot read the query: {reason}", path=path) from None
+    known = ", ".join(library()) or "(none)"
     raise InputError(f"no query named {name_or_path!r}; the library has: {known}")
 
 
-def _check_read_only(query: NamedQuery) -> None:
-    body = "\n".join(line for line in query.text.splitlines() if not line.lstrip().startswith("#"))
-    if _UPDATE.search(body):
-        raise InputError("SPARQL Update is refused: attack-kg only reads the graph", path=query.path)
+# --- reading a query's text ------------------------------------------------------------------
 
 
-def bindings(query: NamedQuery, params: dict[str, str]) -> dict[str, str]:
-    """Check ``params`` against the query's declared parameters; returns them unchanged."""
-    unknown = sorted(set(params) - set(query.params))
-    if unknown and query.params:
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    start: int
+    depth: int  # braces and parentheses open before this token
+
+    @property
+    def keyword(self) -> str:
+        """The upper-cased word when the token is a bare word (a keyword), else ''."""
+        return self.text.upper() if self.kind == "word" and ":" not in self.text else ""
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind in ("space", "comment"):
+            continue
+        value = match.group()
+        if kind == "bracket" and value in "})":
+            depth -= 1
+        yield _Token(kind, value, match.start(), depth)
+        if kind == "bracket" and value in "{(":
+            depth += 1
+
+
+def query_form(query: NamedQuery | str) -> str:
+    """SELECT, CONSTRUCT, DESCRIBE or ASK; raises :class:`InputError` for SPARQL Update.
+
+    Read from the tokens (comments, strings and IRIs skipped, any case), so neither a comment,
+    lower case nor a prologue on the same line hides an update; any update keyword anywhere
+    outside strings, IRIs and comments is refused too.
+    """
+    text = query.text if isinstance(query, NamedQuery) else query
+    path = query.path if isinstance(query, NamedQuery) else None
+    form = ""
+    expect_prologue_term = False
+    for token in _tokens(text):
+        keyword = token.keyword
+        if keyword in UPDATE_KEYWORDS:
+            raise InputError(f"SPARQL Update is refused ({keyword}): attack-kg only reads the graph", path=path)
+        if form:
+            continue
+        if expect_prologue_term:  # the prefix name or IRI after PREFIX / BASE
+            expect_prologue_term = token.kind == "word" and token.text.endswith(":")
+            continue
+        if keyword in ("PREFIX", "BASE"):
+            expect_prologue_term = True
+            continue
+        if keyword in QUERY_FORMS:
+            form = keyword
+            continue
         raise InputError(
-            f"query {query.name} has no parameter {unknown[0]!r}; it takes: {', '.join(query.params)}",
-            path=query.path,
+            f"not a SPARQL query: expected SELECT, CONSTRUCT, DESCRIBE or ASK, found {token.text[:40]!r}", path=path
         )
-    return params
+    if not form:
+        raise InputError("not a SPARQL query: it is empty or only comments", path=path)
+    return form
 
 
-def run(target: ox.Store | rdflib.Dataset, query: NamedQuery | str, **params: str) -> rdflib.query.Result:
-    """Run a named query (or a NamedQuery) on a store, with parameters bound as literals.
+def _where_group(text: str, form: str) -> int | None:
+    """Offset just inside the opening brace of the query's WHERE group, or None.
+
+    None when there is none (``DESCRIBE <iri>``) or it holds a bare sub-select, where a VALUES
+    block may not go first.
+    """
+    tokens = list(_tokens(text))
+    opening = None
+    top_groups = [i for i, t in enumerate(tokens) if t.text == "{" and t.depth == 0]
+    where = [i for i, t in enumerate(tokens) if t.keyword == "WHERE" and t.depth == 0]
+    if where:
+        opening = next((i for i in top_groups if i > where[0]), None)
+    elif form == "CONSTRUCT":
+        opening = top_groups[1] if len(top_groups) > 1 else None
+    elif top_groups:
+        opening = top_groups[0]
+    if opening is None:
+        return None
+    following = tokens[opening + 1] if opening + 1 < len(tokens) else None
+    if following is not None and following.keyword == "SELECT":
+        return None
+    return tokens[opening].start + 1
+
+
+def uses_dataset_clause(text: str) -> bool:
+    """Whether the query names its own dataset (FROM / FROM NAMED at the top level)."""
+    return any(t.keyword == "FROM" and t.depth == 0 for t in _tokens(text))
+
+
+def values_block(params: Mapping[str, str]) -> str:
+    """``VALUES (?a ?b) { ("x" "y") }``: each value one plain literal in N-Triples syntax.
+
+    pyoxigraph writes the literal: quotes, backslashes and line breaks are escaped, so the
+    value cannot end the string, and the block is one line (line numbers of errors stay right).
+    """
+    names = list(params)
+    for name in names:
+        if not VARNAME.match(name):
+            raise InputError(f"parameter names are letters, digits and _, not {name!r}")
+    terms = " ".join(str(ox.Literal(str(params[name]))) for name in names)
+    variables = " ".join(f"?{name}" for name in names)
+    return f"VALUES ({variables}) {{ ({terms}) }}"
+
+
+def prologue() -> str:
+    """The project's prefixes as PREFIX declarations on one line (queries may rely on them)."""
+    return " ".join(f"PREFIX {prefix}: <{iri}>" for prefix, iri in PREFIXES.items()) + " "
+
+
+def bindings(query: NamedQuery, params: Mapping[str, str]) -> dict[str, str]:
+    """Check ``params`` against the query's declared parameters and SPARQL's variable names.
+
+    A query that declares parameters (every library query does, or takes none) accepts only
+    those; a query of your own without ``# param`` lines accepts any variable name.
+    """
+    unknown = sorted(set(params) - set(query.params))
+    if unknown and (query.params or query.builtin):
+        takes = f"it takes: {', '.join(query.params)}" if query.params else "it takes none"
+        raise InputError(f"query {query.name} has no parameter {unknown[0]!r}; {takes}", path=query.path)
+    for name in params:
+        if not VARNAME.match(name):
+            raise InputError(f"parameter names are letters, digits and _, not {name!r}", path=query.path)
+    return {name: str(value) for name, value in params.items()}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A query ready to send: its final text, its form, and whether it names its own dataset."""
+
+    text: str
+    form: str
+    own_dataset: bool
+    path: str | None = None
+
+
+def prepare(query: NamedQuery | str, params: Mapping[str, str] | None = None) -> Prepared:
+    """The text to run: project prefixes declared, parameters bound in a VALUES block.
+
+    Refuses SPARQL Update. The VALUES block goes first in the WHERE group, where the query
+    planner sees it (a trailing VALUES clause is the fallback when the group is a sub-select).
+    Line numbers are kept: the prefixes and the block are added on existing lines.
+    """
+    if isinstance(query, str):
+        query = resolve(query)
+    form = query_form(query)
+    values = bindings(query, params or {})
+    text = query.text
+    if values:
+        block = values_block(values)
+        at = _where_group(text, form)
+        text = f"{text}\n{block}\n" if at is None else f"{text[:at]} {block} {text[at:]}"
+    return Prepared(prologue() + text, form, uses_dataset_clause(query.text), query.path)
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def run(target: ox.Store | rdflib.Dataset | Endpoint, query: NamedQuery | str, /, **params: str) -> rdflib.query.Result:
+    """Run a named query (or a NamedQuery) with parameters bound as literals.
+
+    ``target`` is a pyoxigraph Store, an rdflib Dataset over one (``open_dataset()``), or an
+    :class:`~attackkg.queries.endpoint.Endpoint`. Locally the default graph is the union of
+    all named graphs; on an endpoint, the graphs its attack-kg metadata graph lists.
 
     Returns an rdflib ``Result`` (rows for SELECT, a graph for CONSTRUCT/DESCRIBE, a boolean
     for ASK), which serializes to the W3C SPARQL results formats.
     """
-    if isinstance(query, str):
-        query = resolve(query)
-    _check_read_only(query)
-    values = bindings(query, params)
-    store = target if isinstance(target, ox.Store) else target.store._inner
-    prefixes = {prefix: str(iri) for prefix, iri in PREFIXES.items()}
+    prepared = prepare(query, params)
+    from attackkg.queries.endpoint import Endpoint
+
+    if isinstance(target, Endpoint):
+        return target.query(prepared)
+    return to_rdflib(run_local(_oxigraph_store(target), prepared))
+
+
+def run_local(store: ox.Store, prepared: Prepared):
+    """A prepared query on a pyoxigraph store; the pyoxigraph answer."""
     try:
-        answer = store.query(
-            query.text,
-            use_default_graph_as_union=True,
-            prefixes=prefixes,
-            substitutions={ox.Variable(name): ox.Literal(value) for name, value in values.items()},
-        )
+        return store.query(prepared.text, use_default_graph_as_union=not prepared.own_dataset)
     except SyntaxError as error:
-        raise InputError(f"SPARQL syntax error: {error}", path=query.path) from None
-    return to_rdflib(answer)
+        raise InputError(f"SPARQL syntax error: {error}", path=prepared.path) from None
+
+
+def _oxigraph_store(target) -> ox.Store:
+    if isinstance(target, ox.Store):
+        return target
+    inner = getattr(getattr(target, "store", None), "_inner", None)
+    if isinstance(inner, ox.Store):
+        return inner
+    raise TypeError(
+        f"cannot query {type(target).__name__}: give a pyoxigraph Store, an rdflib Dataset over one, or an Endpoint"
+    )
 
 
 def to_rdflib(answer) -> rdflib.query.Result:
     """A pyoxigraph query answer as an rdflib Result (what rdflib's serializers take)."""
+    import rdflib
+    import rdflib.query
     from oxrdflib._converter import from_ox
 
     if isinstance(answer, ox.QueryBoolean):
@@ -154,7 +363,13 @@ def to_rdflib(answer) -> rdflib.query.Result:
     return result
 
 
-def rows(target: ox.Store | rdflib.Dataset, query: NamedQuery | str, **params: str) -> list[dict[str, object]]:
-    """Run a query and return its rows as dicts of Python values (for notebooks and tables)."""
+def rows(
+    target: ox.Store | rdflib.Dataset | Endpoint, query: NamedQuery | str, /, **params: str
+) -> list[dict[str, object]]:
+    """Run a query and return its rows as dicts of Python values (for notebooks and tables).
+
+    An unbound column is left out of its row. Literals become Python values (``int``,
+    ``bool``, ``datetime``, ``str``), IRIs stay ``rdflib.URIRef``.
+    """
     result = run(target, query, **params)
     return [{str(var): value.toPython() for var, value in row.items()} for row in result.bindings]

@@ -1,0 +1,404 @@
+"""A remote SPARQL 1.1 server: queries through SPARQLWrapper, publishing with the Graph Store Protocol.
+
+Any SPARQL 1.1 server works through the standard protocols (Oxigraph, Apache Jena Fuseki,
+GraphDB, Virtuoso, Amazon Neptune); only the URLs differ. :func:`endpoint` takes a base URL
+and uses Oxigraph's layout, ``BASE/query`` for queries and ``BASE/store`` for the Graph Store
+(a URL already ending in ``/query`` is taken as the query URL); ``query_url`` and
+``store_url`` name them directly for other servers (Fuseki: ``.../ds/sparql`` and
+``.../ds/data``; GraphDB: ``.../repositories/R`` and ``.../repositories/R/rdf-graphs/service``).
+
+Queries see the same graphs as on the local store, where the default graph is the union of
+all named graphs: each query is sent with one ``default-graph-uri`` and one
+``named-graph-uri`` per graph the server's attack-kg metadata graph lists (written by
+:func:`publish`), unless the query names its own dataset with FROM. Parameters go in as a
+VALUES block of escaped RDF terms (:func:`attackkg.queries.prepare`), as on the local store.
+
+Credentials come from the environment, are sent only as an ``Authorization`` header and are
+never printed: ``ATTACK_KG_ENDPOINT_TOKEN`` (a bearer token), else
+``ATTACK_KG_ENDPOINT_USER`` and ``ATTACK_KG_ENDPOINT_PASSWORD`` (HTTP basic). Every request
+has a timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from attackkg.builders.base import InputError
+from attackkg.ontology.namespaces import AKG, METADATA_GRAPH
+
+if TYPE_CHECKING:
+    import rdflib.query
+
+    from attackkg.queries import Prepared
+
+USER_ENV = "ATTACK_KG_ENDPOINT_USER"
+PASSWORD_ENV = "ATTACK_KG_ENDPOINT_PASSWORD"
+TOKEN_ENV = "ATTACK_KG_ENDPOINT_TOKEN"
+DEFAULT_TIMEOUT = 60.0
+USER_AGENT = "attack-kg (SPARQLWrapper)"
+
+# What a Graph Store PUT sends: N-Triples, which every server reads and parses as a stream.
+GRAPH_CONTENT_TYPE = "application/n-triples"
+
+
+class EndpointError(InputError):
+    """The server refused, failed or could not be reached; the message never holds credentials."""
+
+
+@dataclass
+class Endpoint:
+    """A SPARQL server: where to query, where its Graph Store is, how long to wait.
+
+    Use :func:`endpoint` to make one from a base URL. Credentials are read from the
+    environment at each request (see the module docstring), never stored here.
+    """
+
+    query_url: str
+    store_url: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    environ: Mapping[str, str] | None = None  # default: os.environ
+    _graphs: list[str] | None = field(default=None, repr=False, compare=False)
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def query(self, prepared: Prepared) -> rdflib.query.Result:
+        """Run a prepared query (:func:`attackkg.queries.prepare`); an rdflib Result."""
+        graphs = [] if prepared.own_dataset else self.dataset_graphs()
+        return self._query(prepared.text, prepared.form, graphs)
+
+    def dataset_graphs(self) -> list[str]:
+        """The graphs attack-kg published here: those the metadata graph lists, and itself.
+
+        Empty when the server has no attack-kg metadata graph; queries then see the server's
+        own default graph. Read once per Endpoint.
+        """
+        if self._graphs is None:
+            text = (
+                f"SELECT DISTINCT ?graph WHERE {{ GRAPH <{METADATA_GRAPH}> {{ ?graph <{AKG}sourceKind> ?kind }} }} "
+                "ORDER BY ?graph"
+            )
+            result = self._query(text, "SELECT", [])
+            graphs = [str(value) for value in _column(result, "graph") if value is not None]
+            self._graphs = [*graphs, METADATA_GRAPH] if graphs else []
+        return list(self._graphs)
+
+    def count(self, graph: str) -> int:
+        """How many triples the server holds in ``graph``."""
+        result = self._query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{_iri(graph)}> {{ ?s ?p ?o }} }}", "SELECT", [])
+        value = next(iter(_column(result, "n")), None)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise EndpointError(
+                f"the server's count of {graph} is not a number: {value!r}", path=self.safe_query_url
+            ) from None
+
+    def _query(self, text: str, form: str, graphs: list[str]) -> rdflib.query.Result:
+        from SPARQLWrapper import JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
+
+        client = SPARQLWrapper(self.query_url, agent=USER_AGENT)
+        client.setMethod(POST)
+        client.setRequestMethod(URLENCODED)
+        client.setOnlyConneg(True)  # no format=/output= parameters, the Accept header says it
+        client.setTimeout(max(1, round(self.timeout)))
+        client.setQuery(text)
+        # The form attack-kg read from the tokens, so SPARQLWrapper never sends it as an update.
+        client.queryType = form
+        client.setReturnFormat(TURTLE if form in ("CONSTRUCT", "DESCRIBE") else JSON)
+        for graph in graphs:
+            client.addDefaultGraph(graph)
+            client.addNamedGraph(graph)
+        for name, value in self._auth_headers().items():
+            client.addCustomHttpHeader(name, value)
+        started = time.perf_counter()
+        try:
+            answer = client.query()
+            body = answer.response.read()
+            content_type = answer.response.headers.get("Content-Type", "")
+        except Exception as error:  # SPARQLWrapper's, urllib's and socket errors alike
+            raise self._error(error, started) from None
+        return _parse_answer(body, content_type, form, self.safe_query_url)
+
+    # --- Graph Store Protocol ----------------------------------------------------------------
+
+    def put_graph(self, graph: str, body, length: int) -> None:
+        """Replace ``graph`` on the server with the N-Triples in ``body`` (HTTP PUT)."""
+        self._graph_store("PUT", graph, body, length)
+
+    def delete_graph(self, graph: str) -> None:
+        """Remove ``graph`` from the server (HTTP DELETE); a graph already gone is fine."""
+        try:
+            self._graph_store("DELETE", graph, None, 0)
+        except EndpointError as error:
+            if " 404 " not in f" {error} ":
+                raise
+
+    def _graph_store(self, method: str, graph: str, body, length: int) -> None:
+        if not self.store_url:
+            raise EndpointError("no Graph Store URL: give --endpoint BASE or --store-url URL")
+        separator = "&" if "?" in self.store_url else "?"
+        url = f"{self.store_url}{separator}graph={urllib.parse.quote(graph, safe='')}"
+        headers = {"User-Agent": USER_AGENT, **self._auth_headers()}
+        if body is not None:
+            headers["Content-Type"] = GRAPH_CONTENT_TYPE
+            headers["Content-Length"] = str(length)
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except Exception as error:
+            raise self._error(error, started, url=_without_userinfo(self.store_url)) from None
+
+    # --- credentials and errors --------------------------------------------------------------
+
+    def _auth_headers(self) -> dict[str, str]:
+        env = os.environ if self.environ is None else self.environ
+        token = env.get(TOKEN_ENV)
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        user, password = env.get(USER_ENV), env.get(PASSWORD_ENV)
+        if user or password:
+            pair = f"{user or ''}:{password or ''}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+        return {}
+
+    def _secrets(self) -> list[str]:
+        env = os.environ if self.environ is None else self.environ
+        found = [env.get(name) or "" for name in (TOKEN_ENV, PASSWORD_ENV)]
+        found += [value for value in self._auth_headers().values()]
+        found += [value.split(" ", 1)[-1] for value in self._auth_headers().values()]
+        return [s for s in found if len(s) >= 3]
+
+    def redact(self, message: str) -> str:
+        """``message`` with every credential (and any user:password@ in URLs) replaced by ``***``."""
+        for secret in sorted(self._secrets(), key=len, reverse=True):
+            message = message.replace(secret, "***")
+        return re.sub(r"(\w+://)[^/@\s]*@", r"\1***@", message)
+
+    @property
+    def safe_query_url(self) -> str:
+        return _without_userinfo(self.query_url)
+
+    @property
+    def safe_store_url(self) -> str:
+        return _without_userinfo(self.store_url or "")
+
+    def _error(self, error: BaseException, started: float, url: str | None = None) -> EndpointError:
+        where = url or self.safe_query_url
+        waited = time.perf_counter() - started
+        status = getattr(error, "code", None)
+        detail = ""
+        if isinstance(error, urllib.error.HTTPError):
+            try:
+                detail = error.read().decode("utf-8", "replace")
+            except Exception:
+                detail = ""
+            reason = f"HTTP {error.code} {error.reason}"
+        elif status is not None:
+            reason = f"HTTP {status}"
+        elif _is_timeout(error):
+            reason = f"no answer within {self.timeout:g} s (timed out)"
+        elif isinstance(error, urllib.error.URLError):
+            reason = f"cannot reach the server ({error.reason})"
+        else:
+            # SPARQLWrapper's own exceptions carry the status in their class and the body in .msg
+            name = type(error).__name__
+            statuses = {
+                "QueryBadFormed": "HTTP 400 Bad Request",
+                "Unauthorized": "HTTP 401 Unauthorized",
+                "EndPointNotFound": "HTTP 404 Not Found",
+                "URITooLong": "HTTP 414 URI Too Long",
+                "EndPointInternalError": "HTTP 500 Internal Server Error",
+            }
+            reason = statuses.get(name, f"{name}")
+            detail = str(getattr(error, "response", "") or "")
+            if isinstance(getattr(error, "response", None), bytes):
+                detail = error.response.decode("utf-8", "replace")
+            if name not in statuses:
+                detail = detail or str(error)
+        detail = " ".join(detail.split())[:300]
+        message = f"{reason}" + (f": {detail}" if detail else "")
+        if waited > 1 and "timed out" not in message:
+            message += f" (after {waited:.1f} s)"
+        return EndpointError(self.redact(message), path=where)
+
+
+def endpoint(
+    url: str | None = None,
+    *,
+    query_url: str | None = None,
+    store_url: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    environ: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """An :class:`Endpoint` from a base URL (Oxigraph layout) and/or explicit URLs.
+
+    ``endpoint("http://localhost:7878")`` queries ``http://localhost:7878/query`` and publishes
+    to ``http://localhost:7878/store``; a URL ending in ``/query`` is the query URL itself.
+    """
+    base = None
+    if url:
+        _check_url(url)
+        base = url.rstrip("/")
+        if base.endswith("/query"):
+            base = base[: -len("/query")]
+    if query_url:
+        _check_url(query_url)
+    if store_url:
+        _check_url(store_url)
+    query_url = query_url or (f"{base}/query" if base else None)
+    store_url = store_url or (f"{base}/store" if base else None)
+    if not query_url:
+        raise EndpointError("give the server's base URL (--endpoint) or its query URL (--query-url)")
+    if timeout <= 0:
+        raise EndpointError(f"the timeout must be positive, not {timeout:g}")
+    return Endpoint(query_url=query_url, store_url=store_url, timeout=timeout, environ=environ)
+
+
+# --- publishing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Published:
+    """One graph uploaded: how many triples here and on the server, and how long it took."""
+
+    graph: str
+    triples: int
+    server_triples: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.server_triples == self.triples
+
+
+@dataclass
+class PublishResult:
+    graphs: list[Published] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def triples(self) -> int:
+        return sum(g.triples for g in self.graphs)
+
+    @property
+    def ok(self) -> bool:
+        return all(g.ok for g in self.graphs)
+
+
+def publish(
+    store: ox.Store,
+    target: Endpoint,
+    *,
+    prune: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> PublishResult:
+    """Upload every named graph of ``store`` to ``target``'s Graph Store, then count them there.
+
+    Each graph is sent with HTTP PUT (SPARQL 1.1 Graph Store Protocol), which replaces what the
+    server held under that name, so publishing again replaces; the metadata graph goes last,
+    so it never lists a graph that is not there yet. Then a COUNT query per graph checks that
+    the server holds as many triples as the store. With ``prune``, graphs an earlier publish
+    listed in the server's metadata graph that this store no longer has (an older release) are
+    deleted. Raises :class:`EndpointError` when the server refuses or fails.
+    """
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    result = PublishResult()
+    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+    graphs = [g for g in graphs if g != METADATA_GRAPH] + ([METADATA_GRAPH] if METADATA_GRAPH in graphs else [])
+    previous = target.dataset_graphs() if prune else []
+    for graph in graphs:
+        say(f"uploading {graph}")
+        began = time.perf_counter()
+        with tempfile.TemporaryFile() as body:
+            count = _write_ntriples(store, graph, body)
+            length = body.tell()
+            body.seek(0)
+            target.put_graph(graph, body, length)
+        result.graphs.append(Published(graph=graph, triples=count, seconds=time.perf_counter() - began))
+    for stale in sorted(set(previous) - set(graphs)):
+        say(f"removing {stale} (no longer in the store)")
+        target.delete_graph(stale)
+        result.removed.append(stale)
+    target._graphs = None  # the metadata graph changed
+    say("counting the triples on the server")
+    for published in result.graphs:
+        published.server_triples = target.count(published.graph)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _write_ntriples(store: ox.Store, graph: str, out) -> int:
+    """The triples of one named graph as N-Triples into ``out``; returns how many."""
+    name = ox.NamedNode(graph)
+    store.dump(out, ox.RdfFormat.N_TRIPLES, from_graph=name)
+    answer = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{_iri(graph)}> {{ ?s ?p ?o }} }}")
+    return int(next(iter(answer))["n"].value)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _parse_answer(body: bytes, content_type: str, form: str, where: str) -> rdflib.query.Result:
+    import io
+
+    import rdflib
+    import rdflib.query
+
+    try:
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            graph = rdflib.Graph()
+            mime = content_type.split(";")[0].strip() or "text/turtle"
+            rdf_format = {"application/n-triples": "nt", "application/rdf+xml": "xml"}.get(mime, "turtle")
+            graph.parse(data=body, format=rdf_format)
+            result = rdflib.query.Result("CONSTRUCT")
+            result.graph = graph
+            return result
+        return rdflib.query.Result.parse(io.BytesIO(body), format="json")
+    except Exception as error:
+        raise EndpointError(f"the server's answer is not valid SPARQL results: {error}"[:300], path=where) from None
+
+
+def _column(result: rdflib.query.Result, name: str) -> list:
+    import rdflib
+
+    variable = rdflib.Variable(name)
+    return [row.get(variable) for row in result.bindings]
+
+
+def _iri(graph: str) -> str:
+    if re.search(r'[<>"{}|^`\\\x00-\x20]', graph):
+        raise EndpointError(f"not an IRI: {graph!r}")
+    return graph
+
+
+def _check_url(url: str) -> None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise EndpointError(f"not an http(s) URL: {_without_userinfo(url)!r}")
+
+
+def _without_userinfo(url: str) -> str:
+    return re.sub(r"(\w+://)[^/@\s]*@", r"\1***@", url)
+
+
+def _is_timeout(error: BaseException) -> bool:
+    import socket
+
+    reason = getattr(error, "reason", None)
+    return isinstance(error, (TimeoutError, socket.timeout)) or isinstance(reason, (TimeoutError, socket.timeout))
