@@ -475,12 +475,12 @@ def test_full_paths_reach_what_query_countermeasures_gives(full_store, tmp_path)
     assert set(reached.values()) == ACCEPTANCE_T1204_001
     assert {p["nodes"][-1]["id"] for p in data["paths"]} == set(reached)
 
-    # every hop of every path, of every kind, is an edge of the exported graph (GraphML, read back)
+    # every hop of every path, of every kind, is an edge of the exported graph (node-link JSON, read back)
     code, out = _run("paths", "T1204.001", "--format", "json", "--store", str(full_store))
     every = json.loads(out)["paths"]
     assert {p["kind"] for p in every} == {"d3fend", "mitigation", "mitigation-d3fend"}
-    assert _run("export", str(tmp_path / "full.graphml"), "--store", str(full_store))[0] == 0
-    exported = nx.read_graphml(tmp_path / "full.graphml", force_multigraph=True)
+    assert _run("export", str(tmp_path / "full.json"), "--store", str(full_store))[0] == 0
+    exported = nx.node_link_graph(json.loads((tmp_path / "full.json").read_text()), edges="edges")
     for path in every:
         assert path["nodes"][0]["id"] == "T1204.001"
         for hop in path["hops"]:
