@@ -59,7 +59,7 @@ KINDS = {
         "Sigma rule files tagged with exactly this technique (attack.tNNNN[.NNN])",
     ),
     "d3fend": (
-        "derived",
+        "countermeasures",
         "D3FEND technique",
         "D3FEND techniques",
         "distinct D3FEND defensive techniques mapped to this technique by D3FEND's artifact inference",
@@ -129,7 +129,7 @@ def build_layer(
     kinds = loaded_kinds(coverage)
     if score != "combined" and score not in kinds:
         source = KINDS[score][0]
-        what = "the D3FEND countermeasures (build with --d3fend)" if source == "derived" else f"{source} data"
+        what = "the D3FEND countermeasures (build with --d3fend)" if source == "countermeasures" else f"{source} data"
         raise InputError(f"cannot score by {score}: the store holds no {what}")
 
     pages = [p for p in coverage.techniques.values() if p.domain == domain_id and p.current]

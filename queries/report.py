@@ -58,7 +58,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from attackkg.builders.base import InputError
-from attackkg.ontology.namespaces import D3F, ENTERPRISE_TACTICS, attack_iri
+from attackkg.ontology.namespaces import COUNTERMEASURES_GRAPH, D3F, ENTERPRISE_TACTICS, attack_iri
 from attackkg.queries import rows
 
 FORMATS = ("markdown", "html")
@@ -227,7 +227,10 @@ class Coverage:
     totals: Totals
 
     def loaded(self, kind: str) -> bool:
-        """Whether a source of this kind (attack, d3fend, derived, sigma, atomic) is in the store."""
+        """Whether a source of this kind (attack, d3fend, sigma, atomic) is in the store;
+        ``countermeasures`` for the D3FEND mappings attack-kg derived (its own graph)."""
+        if kind == "countermeasures":
+            return any(s.graph == COUNTERMEASURES_GRAPH for s in self.sources.get("derived", []))
         return bool(self.sources.get(kind))
 
     def release(self, kind: str) -> str:
@@ -484,7 +487,7 @@ def _status(page: TechniqueCoverage) -> str:
 def _d3fend_release(coverage: Coverage) -> str:
     """The D3FEND release, and that the mapping was inferred by attack-kg from it."""
     release = coverage.release("d3fend")
-    if coverage.loaded("d3fend") and coverage.loaded("derived"):
+    if coverage.loaded("d3fend") and coverage.loaded("countermeasures"):
         return release + "; mappings inferred from it by attack-kg (D3FEND's artifact rule)"
     return release
 
@@ -493,6 +496,8 @@ def _none_text(coverage: Coverage, kind: str) -> str:
     names = {"d3fend": "D3FEND", "sigma": "Sigma rules", "atomic": "Atomic Red Team"}
     if not coverage.loaded(kind):
         return f"No resources: {names[kind]} is not loaded in this store."
+    if kind == "d3fend" and not coverage.loaded("countermeasures"):
+        return "No resources: the store holds no D3FEND countermeasure mappings (rebuild it with --d3fend)."
     if kind == "atomic":
         return "No Atomic Red Team test emulates this (sub)technique."
     return "No resources are mapped to this (sub)technique."
