@@ -238,6 +238,36 @@ def test_d3fend_paths_are_the_inferred_mappings(small, small_store):
     assert _assert_paths_are_the_mappings(small, open_store(small_store)) == 7
 
 
+@pytest.mark.parametrize("form", ["source-form", "release-form"])
+def test_d3fend_fixture_paths_are_the_inferred_mappings(form, fixtures, tmp_path):
+    """On the real D3FEND cuts: 1.2.0 (restrictions only) and 0.17.0 (direct triples too)."""
+    found = sorted((fixtures / "d3fend").glob(f"{form}*/d3fend.ttl"))
+    if not found:
+        pytest.skip(f"no D3FEND {form} fixture")
+    build_store(tmp_path, attack_paths=[fixtures / "attack/small-enterprise-2.1.json"], d3fend_path=found[0])
+    store = open_store(tmp_path)
+    graph = to_networkx(store)
+    assert _assert_paths_are_the_mappings(graph, store) > 0
+    reached = {graph.nodes[d]["id"] for d in P.countermeasures(P.paths(graph, "T1204.001", ["d3fend"]))}
+    assert {"D3-UA", "D3-NTF"} <= reached
+
+
+def test_sigma_paths_are_the_detections_query(small_store, small):
+    from attackkg.queries import library, rows
+
+    if "detections" not in library():
+        pytest.skip("no detections query in this checkout")
+    for technique in ("T1204", "T1204.001", "T1204.002"):
+        expected = {
+            (r["rule_id"], r["tagged"]) for r in rows(open_store(small_store), "detections", technique=technique)
+        }
+        found = {
+            (small.nodes[p.countermeasure]["id"], small.nodes[p.hops[-1].target]["id"])
+            for p in P.paths(small, technique, ["sigma"])
+        }
+        assert found == expected and found, technique
+
+
 def test_paths_of_a_technique(small):
     found = P.paths(small, "T1204.001")
     text = [(p.kind, P.describe(small, p)) for p in found]
