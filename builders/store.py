@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -192,8 +193,61 @@ def _write(store: ox.Store, target: str, suffix: str, rdf_format, keeps_graphs: 
     prefixes = PREFIXES if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
     if keeps_graphs:
         ox.serialize(store, target, rdf_format, prefixes=prefixes)
-        return len(store)
-    # All graphs merged: the same triple in two graphs is written once.
-    triples = {ox.Triple(q.subject, q.predicate, q.object) for q in store}
-    ox.serialize(sorted(triples, key=str), target, rdf_format, prefixes=prefixes)
-    return len(triples)
+        count = len(store)
+    else:
+        # All graphs merged into one: a triple stated in two graphs is written once.
+        answer = store.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+        counted = _Counted(answer)
+        ox.serialize(counted, target, rdf_format, prefixes=prefixes)
+        count = counted.count
+    if prefixes:
+        _expand_escaped_names(target, prefixes)
+    return count
+
+
+class _Counted:
+    """An iterable that counts what passes through it."""
+
+    def __init__(self, items) -> None:
+        self.items, self.count = items, 0
+
+    def __iter__(self):
+        for item in self.items:
+            self.count += 1
+            yield item
+
+
+_ESCAPED = re.compile(r"\\[_~.\-!$&'()*+,;=/?#@%]")
+_TOKEN = re.compile(
+    r'(?P<literal>"(?:[^"\\]|\\.)*")|(?P<iri><[^>]*>)'
+    r"|(?P<name>(?<![\w])(?P<prefix>[A-Za-z][\w-]*)?:(?P<local>(?:[\w:%-]|\\.|\.(?=[\w:%\\-]))+))"
+)
+
+
+def _expand_escaped_names(path: str, prefixes: dict[str, str]) -> None:
+    """Write prefixed names that need backslash escapes (``d3f:Foo\\,Inc\\.``) as full IRIs.
+
+    Such escapes are valid Turtle, but rdflib's parser rejects them; the full IRI reads everywhere.
+    Only lines with such an escape are touched (about 150 in a full build).
+    """
+    with open(path, encoding="utf-8") as source:
+        lines = source.readlines()
+    changed = False
+    for index, line in enumerate(lines):
+        if _ESCAPED.search(line):
+            fixed = _TOKEN.sub(lambda match: _expanded(match, prefixes), line)
+            changed |= fixed != line
+            lines[index] = fixed
+    if changed:
+        with open(path, "w", encoding="utf-8") as target:
+            target.writelines(lines)
+
+
+def _expanded(match: re.Match, prefixes: dict[str, str]) -> str:
+    if not match.group("name") or "\\" not in match.group("local"):
+        return match.group(0)
+    namespace = prefixes.get(match.group("prefix") or "")
+    if namespace is None:
+        return match.group(0)
+    local = re.sub(r"\\(.)", r"\1", match.group("local"))
+    return f"<{namespace}{local}>"

@@ -1,0 +1,197 @@
+"""One graph: every source into one store (issue 2), on fixtures and on the full shared data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pyoxigraph as ox
+import pytest
+
+from attackkg.builders.build import build_store
+from attackkg.builders.store import current_generation, open_store
+from attackkg.ontology import declared_terms
+from attackkg.ontology.namespaces import AKG, METADATA_GRAPH, RDFS
+
+PREFIXES = {"akg": AKG, "rdfs": RDFS}
+
+CLI = "import sys; from attackkg.queries.cli import main; sys.exit(main())"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=300)
+
+
+def value(store: ox.Store, query: str):
+    answer = list(store.query(query, use_default_graph_as_union=True, prefixes=PREFIXES))
+    return answer[0][0].value if answer and answer[0][0] is not None else None
+
+
+def count(store: ox.Store, where: str) -> int:
+    return int(value(store, f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ {where} }}"))
+
+
+@pytest.fixture(scope="module")
+def fixture_store(tmp_path_factory, fixtures):
+    store_dir = tmp_path_factory.mktemp("fixture-store")
+    build_store(
+        store_dir,
+        attack_paths=[fixtures / "attack" / "small-enterprise-2.1.json"],
+        d3fend_path=fixtures / "d3fend" / "source-form-1.2.0" / "d3fend.ttl",
+        sigma_paths=[fixtures / "sigma" / "repo"],
+        atomic_path=fixtures / "atomic",
+    )
+    return open_store(store_dir)
+
+
+def test_every_project_term_emitted_is_declared(fixture_store):
+    used = {
+        term.value
+        for quad in fixture_store
+        for term in (quad.subject, quad.predicate, quad.object)
+        if isinstance(term, ox.NamedNode) and term.value.startswith(AKG)
+    }
+    assert len(used) > 40
+    assert used - declared_terms() == set()
+
+
+def test_metadata_describes_every_graph(fixture_store):
+    graphs = {g.value for g in fixture_store.named_graphs()} - {METADATA_GRAPH}
+    kinds = set()
+    for graph in graphs:
+        described = list(
+            fixture_store.query(
+                f"""SELECT ?kind ?triples ?sha ?created WHERE {{ GRAPH <{METADATA_GRAPH}> {{
+                    <{graph}> akg:sourceKind ?kind ; <http://rdfs.org/ns/void#triples> ?triples ;
+                              <http://purl.org/dc/terms/created> ?created .
+                    OPTIONAL {{ <{graph}> akg:sha256 ?sha }} }} }}""",
+                prefixes={"akg": AKG},
+            )
+        )
+        assert len(described) == 1, graph
+        row = described[0]
+        kinds.add(row["kind"].value)
+        actual = value(fixture_store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        assert int(row["triples"].value) == int(actual), graph
+        if row["kind"].value != "derived":
+            assert len(row["sha"].value) == 64
+    assert kinds == {"attack", "d3fend", "sigma", "atomic", "derived"}
+
+
+def test_sigma_tags_link_to_the_technique(fixture_store):
+    rules = count(
+        fixture_store,
+        "?x akg:detectsTechnique <https://attack.mitre.org/techniques/T1204/001> ; akg:tag 'attack.t1204.001'",
+    )
+    assert rules == 4
+
+
+# --- the full shared data (issue 2's acceptance) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_store(tmp_path_factory, shared_data):
+    store_dir = tmp_path_factory.mktemp("full-store")
+    result = run_cli(
+        "build",
+        "--attack",
+        str(shared_data / "attack" / "enterprise-attack-18.1.json.gz"),
+        "--d3fend",
+        str(shared_data / "d3fend" / "1.2.0" / "d3fend.ttl"),
+        "--sigma",
+        str(shared_data / "sigma"),
+        "--store",
+        str(store_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    return store_dir
+
+
+def test_full_build_counts(full_store):
+    store = open_store(full_store)
+    assert count(store, "?x a akg:Technique") == 835
+    assert count(store, "?x a akg:Technique ; akg:revoked true") > 0
+    assert count(store, "?x a akg:Technique ; <http://www.w3.org/2002/07/owl#deprecated> true") > 0
+    assert count(store, "?x a akg:Tactic") == 14
+    assert count(store, "?x a akg:SigmaRule") == 3780
+    t1204_001 = "<https://attack.mitre.org/techniques/T1204/001>"
+    assert value(store, f"SELECT ?l WHERE {{ {t1204_001} rdfs:label ?l }}") == "Malicious Link"
+    assert value(store, f"SELECT ?p WHERE {{ {t1204_001} akg:subtechniqueOf ?p }}") == (
+        "https://attack.mitre.org/techniques/T1204"
+    )
+    assert value(store, f"SELECT ?l WHERE {{ {t1204_001} akg:tactic/rdfs:label ?l }}") == "Execution"
+    assert value(store, f"SELECT ?c WHERE {{ {t1204_001} akg:d3fendClass ?c }}") == (
+        "http://d3fend.mitre.org/ontologies/d3fend.owl#T1204.001"
+    )
+    assert count(store, f"?x a akg:SigmaRule ; akg:tag 'attack.t1204.001' ; akg:detectsTechnique {t1204_001}") == 4
+
+
+def test_full_export_parses_in_rdflib_and_oxigraph(full_store, tmp_path):
+    import rdflib
+
+    out = tmp_path / "out.ttl"
+    result = run_cli("export", str(out), "--store", str(full_store))
+    assert result.returncode == 0, result.stderr
+    with_oxigraph = sum(1 for _ in ox.parse(path=str(out)))
+    with_rdflib = len(rdflib.Graph().parse(out, format="turtle"))
+    assert with_oxigraph == with_rdflib > 300_000
+
+
+def test_mobile_ics_and_d3fend_release_form(tmp_path, shared_data):
+    store_dir = tmp_path / "store"
+    attack = shared_data / "attack"
+    result = run_cli(
+        "build",
+        "--attack",
+        *(str(attack / f"{d}-attack-18.1.json.gz") for d in ("enterprise", "mobile", "ics")),
+        "--d3fend",
+        str(shared_data / "d3fend" / "0.17.0" / "d3fend.ttl"),
+        "--store",
+        str(store_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    store = open_store(store_dir)
+    graphs = {g.value for g in store.named_graphs()}
+    base = "https://w3id.org/attack-kg/graph/"
+    assert {f"{base}attack/{d}-attack/18.1" for d in ("enterprise", "mobile", "ics")} <= graphs
+    assert f"{base}d3fend/0.17.0" in graphs
+    for domain in ("mobile", "ics"):
+        techniques = count(store, f"GRAPH <{base}attack/{domain}-attack/18.1> {{ ?x a akg:Technique }}")
+        assert techniques > 50
+
+
+# --- bad input through the CLI: one line, non-zero, previous store untouched --------------------
+
+
+@pytest.fixture
+def small_store(tmp_path, fixtures):
+    store_dir = tmp_path / "store"
+    build_store(store_dir, attack_paths=[fixtures / "attack" / "small-enterprise-2.1.json"])
+    return store_dir
+
+
+@pytest.mark.parametrize(
+    ("flag", "case", "where"),
+    [
+        ("--d3fend", "d3fend/bad-turtle/d3fend.ttl", ":"),
+        ("--sigma", "sigma/bad-yaml", ".yml:"),
+    ],
+)
+def test_bad_input_one_line(small_store, fixtures, flag, case, where):
+    before = current_generation(small_store)
+    result = run_cli("build", flag, str(fixtures / case), "--strict", "--store", str(small_store))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    location = lines[0].removeprefix("attack-kg: ").split(": ")[0]
+    assert where in location and location.rsplit(":", 1)[1].isdigit(), lines[0]
+    assert current_generation(small_store) == before
+
+
+def test_bad_rule_among_good_is_skipped_and_reported(small_store, fixtures):
+    result = run_cli("build", "--sigma", str(fixtures / "sigma" / "bad-yaml"), "--store", str(small_store))
+    assert result.returncode == 0, result.stderr
+    assert "skipped" in result.stdout + result.stderr
+    assert ".yml:" in result.stderr
+    good = sum(1 for _ in (fixtures / "sigma" / "bad-yaml").rglob("*.yml")) - 1
+    assert count(open_store(small_store), "?x a akg:SigmaRule") == good
