@@ -52,7 +52,7 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import networkx as nx
@@ -283,62 +283,42 @@ def to_networkx(
 
     chosen = set(predicates) if predicates is not None else None
     labels = _labels(store)
-    edges: dict[tuple[str, str, str], tuple[str, str]] = {}  # (u, v, CURIE) -> (predicate, graph)
-    curies: dict[str, str] = {}
+    edges = _Edges(labels)
     rules: set[str] = set()  # objects of Sigma's related-rule links: rules, loaded or not
-
-    def add(subject: str, predicate: str, obj: str, graph: str) -> None:
-        key = curies.get(predicate)
-        if key is None:
-            key = curies[predicate] = curie(predicate)
-        edges.setdefault((subject, obj, key), (predicate, graph))
 
     for kind, names in (("attack", ATTACK_EDGES), ("sigma", SIGMA_EDGES), ("atomic", ATOMIC_EDGES)):
         if kind not in wanted:
             continue
         for graph in graphs.get(kind, ()):
             for name in names:
-                if chosen is not None and f"akg:{name}" not in chosen:
-                    continue
-                predicate = AKG + name
-                for subject, obj in _pairs(store, predicate, graph.value):
-                    add(subject, predicate, obj, graph.value)
+                if chosen is None or f"akg:{name}" in chosen:
+                    found = edges.add_all(_pairs(store, AKG + name, graph.value), AKG + name, graph.value)
                     if name in _RELATED_RULE:
-                        rules.add(obj)
+                        rules.update(obj for _, obj in found)
 
     d3fend = _D3fend()
     for graph in graphs.get("d3fend", ()):
         d3fend.read(store, graph)
     if "d3fend" in wanted:
         for subject, predicate, obj, graph in d3fend.edges():
-            add(subject, predicate, obj, graph)
+            edges.add_all([(subject, obj)], predicate, graph)
 
     gaps: dict[str, str] = {}
     for graph in graphs.get("derived", ()):
         if "derived" in wanted:
             for name in DERIVED_EDGES:
-                if chosen is not None and f"akg:{name}" not in chosen:
-                    continue
-                predicate = AKG + name
-                for subject, obj in _pairs(store, predicate, graph.value):
-                    add(subject, predicate, obj, graph.value)
+                if chosen is None or f"akg:{name}" in chosen:
+                    edges.add_all(_pairs(store, AKG + name, graph.value), AKG + name, graph.value)
         for subject, reason in _pairs(store, AKG + "countermeasureGap", graph.value):
             gaps[subject] = reason.rsplit("#", 1)[-1]
 
-    nodes = {u for u, _, _ in edges} | {v for _, v, _ in edges}
+    nodes = edges.succ.keys()
     node_kind = _kinds(store, graphs, d3fend, nodes, rules)
     revoked = _revoked(store, graphs.get("attack", ()))
-
-    result = nx.MultiDiGraph()
-    result.graph["artifact_relations"] = sorted(curie(p) for p in d3fend.associative)
-    result.graph["graphs"] = sorted(g.value for names in graphs.values() for g in names)
-    keep = set(kinds) if kinds is not None else None
     d3fend_classes = {technique: curie(cls) for cls, technique in d3fend.merged.items()}
     node_attrs: dict[str, dict[str, object]] = {}
-    for node in nodes:
+    for node in sorted(nodes):
         kind = node_kind.get(node) or _fallback_kind(node)
-        if keep is not None and kind not in keep:
-            continue
         ident = d3fend.ids.get(node) or _fallback_id(node)
         attrs: dict[str, object] = {"kind": kind, "label": labels.get(node) or ident, "id": ident, "iri": node}
         if node in revoked:
@@ -351,10 +331,52 @@ def to_networkx(
     for node, tactics in d3fend.tactics(node_kind).items():
         if node in node_attrs:
             node_attrs[node]["tactic"] = ", ".join(sorted(labels.get(t, curie(t)) for t in tactics))
-    result.add_nodes_from(sorted(node_attrs.items()))
-    edge_labels = {p: labels.get(p) or c.split(":", 1)[-1] for p, c in curies.items()}
-    _add_edges(result, edges, edge_labels)
+
+    result = nx.MultiDiGraph()
+    result.graph["artifact_relations"] = sorted(curie(p) for p in d3fend.associative)
+    result.graph["graphs"] = sorted(g.value for names in graphs.values() for g in names)
+    # Straight into the MultiDiGraph's own structure (G._node, G._succ[u][v][key], shared with
+    # G._pred[v][u]), what add_nodes_from and add_edge fill, at a fraction of their cost.
+    result._node.update(node_attrs)
+    result._succ.update(edges.succ)
+    result._pred.update(edges.pred)
+    nx._clear_cache(result)
+    if kinds is not None:
+        keep = set(kinds)
+        result.remove_nodes_from([n for n, kind in result.nodes(data="kind") if kind not in keep])
     return result
+
+
+class _Edges:
+    """Edges as a MultiDiGraph's adjacency: ``succ[u][v][key]`` is the edge's attribute dict,
+    the same dict as ``pred[v][u][key]``; every node has an entry in both. The key is the
+    predicate's CURIE; an edge read twice (from two graphs) is kept once, from the first."""
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.succ: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+        self.pred: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+        self.labels = labels
+
+    def add_all(self, pairs: list[tuple[str, str]], predicate: str, graph: str) -> list[tuple[str, str]]:
+        key = curie(predicate)
+        label = self.labels.get(predicate) or key.split(":", 1)[-1]
+        succ, pred = self.succ, self.pred
+        for subject, obj in pairs:
+            out = succ.get(subject)
+            if out is None:
+                out = succ[subject] = {}
+                pred.setdefault(subject, {})
+            into = pred.get(obj)
+            if into is None:
+                into = pred[obj] = {}
+                succ.setdefault(obj, {})
+            keys = out.get(obj)
+            if keys is None:
+                keys = out[obj] = into[subject] = {}
+            elif key in keys:
+                continue
+            keys[key] = {"predicate": predicate, "graph": graph, "label": label}
+        return pairs
 
 
 def _pairs(store: ox.Store, predicate: str, graph: str) -> list[tuple[str, str]]:
@@ -374,24 +396,6 @@ def _select(store: ox.Store, query: str) -> list[tuple[str, ...]]:
     return [tuple(term.value for term in row) for row in store.query(query)]
 
 
-def _add_edges(
-    graph: nx.MultiDiGraph, edges: dict[tuple[str, str, str], tuple[str, str]], labels: dict[str, str]
-) -> None:
-    """Add the edges straight into the MultiDiGraph's adjacency (``G._succ[u][v][key]``, shared
-    with ``G._pred[v][u]``), the structure ``add_edge`` fills, at a third of its cost.
-    Both end nodes must be in the graph already; edges to nodes left out are dropped."""
-    succ, pred = graph._succ, graph._pred
-    for (u, v, key), (predicate, source) in edges.items():
-        out = succ.get(u)
-        if out is None or v not in pred:
-            continue
-        keydict = out.get(v)
-        if keydict is None:
-            keydict = out[v] = pred[v][u] = {}
-        keydict[key] = {"predicate": predicate, "graph": source, "label": labels[predicate]}
-    nx._clear_cache(graph)
-
-
 def _labels(store: ox.Store) -> dict[str, str]:
     """``rdfs:label`` of every IRI, in any graph (the first one read when there are several)."""
     labels: dict[str, str] = {}
@@ -403,7 +407,7 @@ def _labels(store: ox.Store) -> dict[str, str]:
 
 
 def _kinds(
-    store: ox.Store, graphs: dict[str, list[ox.NamedNode]], d3fend: _D3fend, nodes: set[str], rules: set[str]
+    store: ox.Store, graphs: dict[str, list[ox.NamedNode]], d3fend: _D3fend, nodes: Collection[str], rules: set[str]
 ) -> dict[str, str]:
     kinds: dict[str, str] = {}
     for kind in ("attack", "sigma", "atomic"):
