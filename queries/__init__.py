@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # rdflib is imported when a result is built, to keep the CLI 
 
     from attackkg.queries.endpoint import Endpoint
 
+_XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
 _HEADER = re.compile(r"^#\s*(summary|param|columns)\s*([\w-]*)\s*:\s*(.*)$")
 VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
@@ -343,7 +344,13 @@ def to_rdflib(answer) -> rdflib.query.Result:
     """A pyoxigraph query answer as an rdflib Result (what rdflib's serializers take)."""
     import rdflib
     import rdflib.query
-    from oxrdflib._converter import from_ox
+    from oxrdflib._converter import from_ox as convert
+
+    def from_ox(term):
+        # A plain literal stays plain (as a server's JSON results give it), not ^^xsd:string.
+        if isinstance(term, ox.Literal) and term.datatype == _XSD_STRING:
+            return rdflib.Literal(term.value)
+        return convert(term)
 
     if isinstance(answer, ox.QueryBoolean):
         result = rdflib.query.Result("ASK")
@@ -359,7 +366,7 @@ def to_rdflib(answer) -> rdflib.query.Result:
         result.graph = rdflib.Graph()
         for prefix, iri in PREFIXES.items():
             result.graph.bind(prefix, iri)
-        result.graph += (from_ox(t) for t in answer)
+        result.graph += ((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in answer)
     return result
 
 

@@ -537,10 +537,43 @@ def write_result(result, fmt: str) -> None:
         print(format_table(columns, table))
         print(f"({len(table)} row{'s' if len(table) != 1 else ''})", file=sys.stderr)
         return
+    if result.type == "ASK" and fmt in ("csv", "tsv"):  # the W3C CSV/TSV formats have no booleans
+        print("true" if result.askAnswer else "false")
+        return
+    if fmt == "tsv":  # rdflib has no TSV results serializer
+        out.write(_tsv(result))
+        return
     data = result.serialize(format=fmt)
     out.write(data.decode("utf-8") if isinstance(data, bytes) else data)
     if fmt in ("json", "xml"):
         out.write("\n")
+
+
+def _tsv(result) -> str:
+    """SPARQL 1.1 Query Results TSV: ``?var`` headers, each term in N-Triples syntax (tabs and
+    line breaks in literals escaped by pyoxigraph's serializer), an empty cell when unbound."""
+    import pyoxigraph as ox
+    import rdflib
+
+    def term(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, rdflib.URIRef):
+            return str(ox.NamedNode(str(value)))
+        if isinstance(value, rdflib.BNode):
+            return f"_:{value}"
+        if value.language:
+            return str(ox.Literal(str(value), language=value.language))
+        if value.datatype is not None and str(value.datatype) != XSD_STRING:
+            return str(ox.Literal(str(value), datatype=ox.NamedNode(str(value.datatype))))
+        return str(ox.Literal(str(value)))
+
+    lines = ["\t".join(f"?{v}" for v in result.vars)]
+    lines += ["\t".join(term(row.get(v)) for v in result.vars) for row in result.bindings]
+    return "\n".join(lines) + "\n"
+
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def _cell(value) -> str:

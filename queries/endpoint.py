@@ -224,11 +224,7 @@ class Endpoint:
                 "EndPointInternalError": "HTTP 500 Internal Server Error",
             }
             reason = statuses.get(name, f"{name}")
-            detail = str(getattr(error, "response", "") or "")
-            if isinstance(getattr(error, "response", None), bytes):
-                detail = error.response.decode("utf-8", "replace")
-            if name not in statuses:
-                detail = detail or str(error)
+            detail = _server_message(str(error)) if name in statuses else str(error)
         detail = " ".join(detail.split())[:300]
         message = f"{reason}" + (f": {detail}" if detail else "")
         if waited > 1 and "timed out" not in message:
@@ -379,6 +375,20 @@ def _column(result: rdflib.query.Result, name: str) -> list:
 
     variable = rdflib.Variable(name)
     return [row.get(variable) for row in result.bindings]
+
+
+def _server_message(text: str) -> str:
+    """The body SPARQLWrapper put in its exception message (``Response:\\n b'...'``)."""
+    import ast
+
+    _, found, body = text.partition("Response:\n")
+    if not found:
+        return ""
+    try:
+        value = ast.literal_eval(body.strip())
+    except (ValueError, SyntaxError):
+        return body.strip()
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _iri(graph: str) -> str:

@@ -8,6 +8,13 @@ they skip with that reason; under CI (CI=true) its absence is a failure, since C
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +43,69 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def fixture_store(tmp_path_factory, fixtures) -> Path:
+    """A store folder built from the fixtures: the ATT&CK cut (STIX 2.1), the D3FEND 1.2.0 cut,
+    the Sigma miniature repository and the Atomic Red Team fixtures. Read-only for tests."""
+    from attackkg.builders.build import build_store
+
+    store_dir = tmp_path_factory.mktemp("fixture-store") / "store"
+    build_store(
+        store_dir,
+        attack_paths=[fixtures / "attack" / "small-enterprise-2.1.json"],
+        d3fend_path=fixtures / "d3fend" / "source-form-1.2.0" / "d3fend.ttl",
+        sigma_paths=[fixtures / "sigma" / "repo"],
+        atomic_path=fixtures / "atomic",
+    )
+    return store_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory) -> Iterator[str]:
+    """``oxigraph serve`` (PyPI package oxigraph) on a free 127.0.0.1 port with an empty store;
+    yields its base URL (queries at /query, Graph Store at /store), terminated at teardown."""
+    binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+    if not Path(binary).exists():
+        reason = "the oxigraph server is not installed (pip install oxigraph, in the test extra)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("oxigraph-server")
+    for _attempt in range(3):  # another process may take the free port before the server binds it
+        port = _free_port()
+        log = (root / "server.log").open("wb")
+        command = [binary, "serve", "--location", str(root / "data"), "--bind", f"127.0.0.1:{port}"]
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        ready, deadline = False, time.monotonic() + 30
+        while not ready and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{url}/query", timeout=2) as answer:
+                    ready = answer.status == 200
+            except OSError:
+                time.sleep(0.1)
+        if ready:
+            break
+        server.kill()
+        server.wait()
+        log.close()
+    else:
+        pytest.fail(f"oxigraph serve did not start: {(root / 'server.log').read_text(errors='replace')[-500:]}")
+    try:
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

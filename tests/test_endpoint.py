@@ -1,0 +1,284 @@
+"""A real SPARQL server (``oxigraph serve`` on 127.0.0.1): publish with the Graph Store Protocol,
+then every named query gives the same rows there as on the local store. Credentials, timeouts
+and server errors against a small fake server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from attackkg.builders.base import InputError
+from attackkg.builders.build import build_store
+from attackkg.builders.store import open_store
+from attackkg.ontology.namespaces import METADATA_GRAPH
+from attackkg.queries import NamedQuery, library, rows, run
+from attackkg.queries.cli import main
+from attackkg.queries.endpoint import EndpointError, endpoint, publish
+
+HOSTILE = 'T1204" } ; DROP ALL ; #'
+SAMPLES = [
+    {"technique": "T1204.001"},
+    {"technique": "T1204.002"},
+    {"technique": "T1204"},
+    {"technique": "Malicious Link"},
+    {"group": "G0016"},
+    {"group": "Cozy Bear"},
+    {"product": "windows", "category": "process_creation"},
+    {"service": ""},
+]
+
+
+def run_cli(*args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from attackkg.queries.cli import main; sys.exit(main())", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def server_counts(url: str) -> dict[str, int]:
+    answer = rows(
+        endpoint(url), NamedQuery("counts", "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    )
+    return {str(r["g"]): r["n"] for r in answer}
+
+
+def local_counts(store_dir) -> dict[str, int]:
+    answer = open_store(store_dir).query("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    return {r["g"].value: int(r["n"].value) for r in answer}
+
+
+@pytest.fixture
+def published(oxigraph_server, fixture_store, capsys) -> str:
+    """The fixture store published to the test server; its base URL."""
+    assert main(["publish", "--endpoint", oxigraph_server, "--store", str(fixture_store)]) == 0
+    capsys.readouterr()
+    return oxigraph_server
+
+
+def comparable(found: list[dict]) -> list[tuple]:
+    return sorted(tuple(sorted((k, repr(v)) for k, v in row.items())) for row in found)
+
+
+def test_publish_puts_every_graph_and_checks_the_counts(oxigraph_server, fixture_store, capsys):
+    assert main(["publish", "--endpoint", oxigraph_server, "--store", str(fixture_store)]) == 0
+    out = capsys.readouterr().out
+    local = local_counts(fixture_store)
+    assert server_counts(oxigraph_server) == local
+    for graph, count in local.items():
+        assert any(line.startswith(graph) and f" {count} " in f" {line} " for line in out.splitlines()), graph
+    assert out.splitlines()[-1].startswith(f"published {sum(local.values())} triples in {len(local)} graphs")
+    # Published again: replaced, not doubled.
+    assert main(["publish", "--endpoint", oxigraph_server, "--store", str(fixture_store), "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert server_counts(oxigraph_server) == local
+
+
+def test_every_named_query_gives_the_same_rows_remotely(published, fixture_store):
+    store, remote = open_store(fixture_store), endpoint(published)
+    compared = 0
+    for name, named in library().items():
+        cases = [{}] + [s for s in SAMPLES if set(s) <= set(named.params)]
+        for params in cases:
+            here, there = rows(store, name, **params), rows(remote, name, **params)
+            assert comparable(there) == comparable(here), (name, params)
+            compared += len(here)
+    assert compared > 100
+
+
+def test_cli_json_through_the_endpoint_equals_the_local_json(published, fixture_store, capsys):
+    args = ["query", "countermeasures", "--param", "technique=T1204.001", "--format", "json"]
+    assert main([*args, "--store", str(fixture_store)]) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main([*args, "--endpoint", published]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert remote["head"] == local["head"]
+    key = lambda b: json.dumps(b, sort_keys=True)  # noqa: E731
+    assert sorted(remote["results"]["bindings"], key=key) == sorted(local["results"]["bindings"], key=key)
+    assert len(remote["results"]["bindings"]) == 4
+    assert main([*args[:-2], "--endpoint", published, "--store", str(fixture_store)]) == 1
+    assert "not both" in capsys.readouterr().err
+
+
+def test_hostile_value_remotely_changes_nothing_and_matches_nothing(published):
+    before = server_counts(published)
+    remote = endpoint(published)
+    for name, named in library().items():
+        for param in named.params:
+            assert rows(remote, name, **{param: HOSTILE}) == [], (name, param)
+    result = run_cli("query", "detections", "--param", f"technique={HOSTILE}", "--endpoint", published)
+    assert result.returncode == 0 and result.stderr.strip() == "(0 rows)"
+    assert server_counts(published) == before
+
+
+def test_update_is_refused_before_any_request(published):
+    before = server_counts(published)
+    unreachable = endpoint("http://127.0.0.1:9")  # nothing may be sent: no connection error either
+    for text in ["DROP ALL", "clear all", "# x\nINSERT DATA { <urn:a> <urn:b> <urn:c> }"]:
+        for target in (unreachable, endpoint(published)):
+            with pytest.raises(InputError, match="SPARQL Update is refused"):
+                run(target, NamedQuery("u", text))
+    assert server_counts(published) == before
+
+
+def test_publish_removes_the_graphs_of_an_earlier_publish(oxigraph_server, fixture_store, fixtures, tmp_path):
+    smaller = tmp_path / "smaller"
+    build_store(smaller, attack_paths=[fixtures / "attack" / "small-enterprise-2.1.json"])
+    result = publish(open_store(smaller), endpoint(oxigraph_server))
+    assert result.ok and set(result.removed) == set(local_counts(fixture_store)) - set(local_counts(smaller))
+    assert server_counts(oxigraph_server) == local_counts(smaller)
+    kept = publish(open_store(fixture_store), endpoint(oxigraph_server), prune=False)
+    assert kept.removed == [] and server_counts(oxigraph_server) == local_counts(fixture_store)
+
+
+def test_queries_see_only_the_published_graphs(published):
+    from attackkg.queries.endpoint import Endpoint
+
+    graphs = endpoint(published).dataset_graphs()
+    assert graphs[-1] == METADATA_GRAPH and len(graphs) == 6
+    # Without the dataset, the server's default graph (empty here) is what a query sees.
+    bare = Endpoint(query_url=f"{published}/query", _graphs=[])
+    assert rows(bare, "detections", technique="T1204.001") == []
+    assert len(rows(endpoint(published), "detections", technique="T1204.001")) == 4
+
+
+# --- URLs, credentials, errors and timeouts against a fake server --------------------------------
+
+
+def test_urls_from_a_base_or_given_directly():
+    assert (endpoint("http://h:1").query_url, endpoint("http://h:1/").store_url) == (
+        "http://h:1/query",
+        "http://h:1/store",
+    )
+    assert endpoint("http://h:1/ds/query").store_url == "http://h:1/ds/store"
+    given = endpoint(query_url="http://h/ds/sparql", store_url="http://h/ds/data")
+    assert (given.query_url, given.store_url) == ("http://h/ds/sparql", "http://h/ds/data")
+    for bad in ["ftp://h/x", "localhost:7878", "http://"]:
+        with pytest.raises(EndpointError, match="not an http"):
+            endpoint(bad)
+    with pytest.raises(EndpointError):
+        endpoint()
+
+
+class Fake(BaseHTTPRequestHandler):
+    """Records each request; answers as ``self.server.behaviour`` says."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append((self.command, self.path, dict(self.headers), body))
+        status, content_type, payload, delay = self.server.behaviour(self.command, self.path, body, self.headers)
+        time.sleep(delay)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (the timeout test)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+
+@contextmanager
+def fake_server(behaviour):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+    server.seen, server.behaviour = [], behaviour
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def echo_authorization(method, path, body, headers):
+    """The worst server: it puts the Authorization header it got into its error message."""
+    return 401, "text/plain", f"denied for {headers.get('Authorization')}".encode(), 0
+
+
+SECRET = "s3cr3t-pa55"
+
+
+def test_credentials_are_sent_and_never_printed(tmp_path, fixture_store):
+    import os
+
+    env = {**os.environ, "ATTACK_KG_ENDPOINT_USER": "alice", "ATTACK_KG_ENDPOINT_PASSWORD": SECRET}
+    with fake_server(echo_authorization) as (server, url):
+        for args in (
+            ["query", "sources", "--endpoint", url],
+            ["publish", "--endpoint", url, "--store", str(fixture_store)],
+        ):
+            result = run_cli(*args, env=env)
+            assert result.returncode == 1
+            assert "401" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+            basic = base64.b64encode(f"alice:{SECRET}".encode()).decode()
+            for leak in (SECRET, basic):
+                assert leak not in result.stderr + result.stdout
+        assert {headers["Authorization"] for _, _, headers, _ in server.seen} == {f"Basic {basic}"}
+        server.seen.clear()
+        token_env = {**env, "ATTACK_KG_ENDPOINT_TOKEN": "tok-" + SECRET}
+        result = run_cli("query", "sources", "--endpoint", url, env=token_env)
+        assert result.returncode == 1 and SECRET not in result.stderr
+        assert [headers["Authorization"] for _, _, headers, _ in server.seen] == [f"Bearer tok-{SECRET}"]
+
+
+def test_a_slow_server_times_out():
+    slow = lambda *request: (200, "application/sparql-results+json", b"{}", 3)  # noqa: E731
+    with fake_server(slow) as (_server, url):
+        started = time.perf_counter()
+        with pytest.raises(EndpointError, match="timed out"):
+            rows(endpoint(url, timeout=1), "sources")
+        assert time.perf_counter() - started < 2.5
+
+
+def test_unreachable_and_failing_servers_are_one_line_errors(fixture_store, capsys):
+    with fake_server(lambda *r: (200, "text/plain", b"", 0)) as (_server, url):
+        pass  # closed: nothing listens on that port any more
+    assert main(["query", "sources", "--endpoint", url, "--timeout", "5"]) == 1
+    assert "cannot reach the server" in capsys.readouterr().err
+    broken = lambda method, path, body, headers: (500, "text/plain", b"disk full", 0)  # noqa: E731
+    with fake_server(broken) as (_server, url):
+        assert main(["publish", "--endpoint", url, "--store", str(fixture_store)]) == 1
+        err = capsys.readouterr().err
+        assert "HTTP 500" in err and "disk full" in err and err.count("\n") == 1
+
+
+def test_publish_fails_when_the_server_holds_other_counts(fixture_store, capsys):
+    """A server that accepts every PUT but then counts one triple per graph: exit 1."""
+
+    def lossy(method, path, body, headers):
+        if method == "PUT":
+            return 204, "text/plain", b"", 0
+        query = urllib.parse.parse_qs(body.decode()).get("query", [""])[0]
+        rows_ = [{"n": {"type": "literal", "value": "1"}}] if "COUNT" in query else []
+        document = {"head": {"vars": ["n" if "COUNT" in query else "graph"]}, "results": {"bindings": rows_}}
+        return 200, "application/sparql-results+json", json.dumps(document).encode(), 0
+
+    with fake_server(lossy) as (server, url):
+        assert main(["publish", "--endpoint", url, "--store", str(fixture_store)]) == 1
+        err = capsys.readouterr().err
+        assert "the server holds 1 triples" in err
+        puts = [
+            urllib.parse.unquote(path.split("graph=", 1)[1]) for method, path, _, _ in server.seen if method == "PUT"
+        ]
+        assert puts[-1] == METADATA_GRAPH and set(puts) == set(local_counts(fixture_store))
+        content_types = {headers["Content-Type"] for method, _, headers, _ in server.seen if method == "PUT"}
+        assert content_types == {"application/n-triples"}
