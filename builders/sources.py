@@ -94,6 +94,7 @@ class Source:
     sha256: str | None = None  # None: unverified (trust on first use)
     domain: str | None = None  # ATT&CK domain
     default: bool = True  # built when no domain is asked for
+    direct: bool = False  # given with --source: the mirror does not apply
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def select(
             if attack_version and attack_version != source.version:
                 source = _at_version(source, attack_version)
         if source.key in overrides:
-            source = replace(source, url=overrides[source.key])
+            source = replace(source, url=overrides[source.key], direct=True)
         chosen.append(source)
     if wanted and not any(s.kind == "attack" for s in chosen):
         raise InputError(f"no pinned ATT&CK source for domain(s) {', '.join(sorted(wanted))}")
@@ -313,7 +314,7 @@ def location(source: Source, mirror: str | None = None) -> str | Path:
         return Path(urllib.request.url2pathname(parsed.path))
     if parsed.scheme not in ("http", "https"):
         return Path(url).expanduser()  # a local path given with --source
-    if not mirror:
+    if not mirror or source.direct:
         return url
     tail = parsed.netloc + parsed.path + (f"?{parsed.query}" if parsed.query else "")
     base = urllib.parse.urlsplit(mirror)
@@ -372,20 +373,20 @@ def fetch_all(sources: Sequence[Source], **options) -> list[Fetched]:
 
 
 def _local(source: Source, path: Path) -> Fetched:
-    """A local file (or, unpinned, a folder) read in place and checked against the pin."""
+    """A local file or folder, read in place and checked against the pin (a folder's SHA-256 is
+    :func:`sha256_of`'s, over its files: it matches a lock made from that folder, never the pin of
+    a release archive)."""
     shown = str(path)
     if not path.exists():
-        raise SourceError("no such file", source.key, shown)
-    if path.is_dir():
-        if source.sha256:
-            raise SourceError(
-                "is a folder, and a pinned SHA-256 can only be checked against a file; "
-                "give the release file, or a lock without this pin",
-                source.key,
-                shown,
-            )
-        return Fetched(source, path, sha256_of(path), shown, "local", verified=False)
+        raise SourceError("no such file or folder", source.key, shown)
     actual = _hash_file(source, path)
+    if path.is_dir() and source.sha256 is not None and actual != source.sha256:
+        raise SourceError(
+            f"SHA-256 mismatch: expected {source.sha256}, got {actual} (a folder, hashed file by file: "
+            "give the release file itself, or a lock made from this folder)",
+            source.key,
+            shown,
+        )
     _check(source, shown, actual)
     return Fetched(source, path, actual, shown, "local", verified=source.sha256 is not None)
 

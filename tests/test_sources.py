@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import threading
 import urllib.parse
 import zipfile
@@ -447,3 +448,53 @@ def test_lock_then_build_from_a_fresh_cache_is_verified(tmp_path, server, releas
     records = {p.with_name(p.name + ".json") for p in (tmp_path / "fresh").glob("*/*/*")}
     cached = [p for p in (tmp_path / "fresh").glob("*/*/*") if p not in records]
     assert sorted(p.name for p in cached) == sorted(s.file for s in sources.load_pins(lock))
+
+
+def test_a_source_url_is_used_as_given_even_with_a_mirror(server, releases, monkeypatch):
+    server.routes["/elsewhere/rules.zip"] = Route(releases["sigma"])
+    monkeypatch.setenv(sources.MIRROR_ENV, "http://127.0.0.1:9/")  # would fail if it applied
+    (sigma,) = (
+        s
+        for s in sources.select(sources.load_pins(), overrides={"sigma": server.url + "elsewhere/rules.zip"})
+        if s.key == "sigma"
+    )
+    fetched = sources.fetch(sigma)
+    assert fetched.how == "downloaded" and fetched.url == server.url + "elsewhere/rules.zip"
+    assert server.hits == {"/elsewhere/rules.zip": 1}
+
+
+def test_a_folder_source_is_locked_by_its_files(tmp_path, capsys):
+    rules = tmp_path / "sigma"
+    shutil.copytree(SIGMA_REPO / "rules", rules / "rules")
+    lock = tmp_path / "lock.json"
+    assert (
+        main(
+            [
+                "lock",
+                "-o",
+                str(lock),
+                "--offline",
+                "--source",
+                f"sigma={rules}",
+                "--source",
+                f"d3fend={D3FEND}",
+                "--source",
+                f"attack-enterprise={ATTACK_21}",
+                "--source",
+                f"atomic={ATOMIC}",
+            ]
+        )
+        == 0
+    )
+    entry = json.loads(lock.read_text())["sources"]["sigma"]
+    assert entry["url"] == str(rules) and entry["sha256"] == sources.sha256_of(rules)
+    store = tmp_path / "store"
+    assert main(["build", "--lock", str(lock), "--offline", "--store", str(store), "-q"]) == 0
+    before = current_generation(store)
+    (rules / "rules" / "extra.yml").write_text("title: x\n")
+    capsys.readouterr()
+    assert main(["build", "--lock", str(lock), "--offline", "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"attack-kg: sigma: {rules}: SHA-256 mismatch: expected {entry['sha256']}, got ")
+    assert "hashed file by file" in err
+    assert current_generation(store) == before
