@@ -455,8 +455,9 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     if args.list:
         for name, named in library().items():
-            params = " ".join(f"--param {p}=..." for p in named.params)
-            print(f"{name:20} {named.summary}" + (f"\n{'':20}   {params}" if params else ""))
+            print(f"{name:20} {named.summary}")
+            for param, described in named.params.items():
+                print(f"{'':20}   --param {param}=  {described}")
         return 0
     if not args.query:
         raise InputError("name a query (attack-kg query --list shows them), a .rq file, or - for stdin")

@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -113,7 +114,9 @@ class Endpoint:
         client.setRequestMethod(URLENCODED)
         client.setOnlyConneg(True)  # no format=/output= parameters, the Accept header says it
         client.setTimeout(max(1, round(self.timeout)))
-        client.setQuery(text)
+        with warnings.catch_warnings():  # its own guess of the query form may warn; ours is below
+            warnings.simplefilter("ignore")
+            client.setQuery(text)
         # The form attack-kg read from the tokens, so SPARQLWrapper never sends it as an update.
         client.queryType = form
         client.setReturnFormat(TURTLE if form in ("CONSTRUCT", "DESCRIBE") else JSON)

@@ -112,6 +112,18 @@ def test_cli_json_through_the_endpoint_equals_the_local_json(published, fixture_
     assert "not both" in capsys.readouterr().err
 
 
+def test_construct_and_ask_remotely_as_locally(published, fixture_store):
+    construct = NamedQuery(
+        "c", "CONSTRUCT { ?t rdfs:label ?name } WHERE { ?t akg:subtechniqueOf ?p ; rdfs:label ?name }"
+    )
+    here = run(open_store(fixture_store), construct).graph
+    there = run(endpoint(published), construct).graph
+    assert len(there) == len(here) == 3 and set(there) == set(here)
+    ask = NamedQuery("a", "ASK { ?rule akg:detectsTechnique ?t . ?t akg:attackId ?id }")
+    assert run(endpoint(published), ask, id="T1204.001").askAnswer is True
+    assert run(endpoint(published), ask, id=HOSTILE).askAnswer is False
+
+
 def test_hostile_value_remotely_changes_nothing_and_matches_nothing(published):
     before = server_counts(published)
     remote = endpoint(published)
