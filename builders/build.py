@@ -50,8 +50,10 @@ def build_time() -> datetime:
     return datetime.now(tz=timezone.utc).replace(microsecond=0)
 
 
-def build_store(
-    store_dir: str | os.PathLike,
+Loaded = tuple  # (builder module, its loaded data)
+
+
+def read_sources(
     *,
     attack_paths: Sequence[str | os.PathLike] = (),
     d3fend_path: str | os.PathLike | None = None,
@@ -61,27 +63,20 @@ def build_store(
     sigma_deprecated: bool = False,
     sigma_unsupported: bool = False,
     progress: Progress | None = None,
-) -> BuildResult:
-    """Build the sources given into a new store generation under ``store_dir`` and swap it in.
-
-    Raises :class:`InputError` for bad input (nothing is written then). With ``strict`` a bad
-    Sigma rule or Atomic file fails the build; otherwise it is skipped and reported.
-    """
+) -> list[Loaded]:
+    """Read and check every input, before anything is written; raises :class:`InputError`."""
     say = progress or (lambda message: None)
-    started = time.perf_counter()
     if not (attack_paths or d3fend_path or sigma_paths or atomic_path):
         raise InputError("nothing to build: give at least one source")
-
-    loaded: list[tuple[object, object]] = []  # (module, data), in build order
+    loaded: list[Loaded] = []
     for path in attack_paths:
         say(f"reading ATT&CK {path}")
         loaded.append((attack, attack.load(path)))
     if d3fend_path is not None:
-        from attackkg.builders import countermeasures, d3fend
+        from attackkg.builders import d3fend
 
         say(f"reading D3FEND {d3fend_path}")
         loaded.append((d3fend, d3fend.load(d3fend_path)))
-    sigma = None
     if sigma_paths:
         from attackkg.builders import sigma
 
@@ -99,26 +94,61 @@ def build_store(
         say(f"reading Atomic Red Team {atomic_path}")
         loaded.append((atomic, atomic.load(atomic_path, strict=strict)))
     _check_distinct_graphs(loaded)
+    return loaded
 
+
+def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None) -> list[Report]:
+    """Build the loaded sources into ``store``: one named graph each, then the derived
+    countermeasures (when D3FEND is there) and the metadata graph."""
+    say = progress or (lambda message: None)
+    dataset = as_dataset(store)
+    reports: list[Report] = []
+    for module, data in loaded:
+        name = module.graph_name(data)
+        say(f"building {name}")
+        report = module.build(data, dataset.graph(rdflib.URIRef(name)))
+        if module.__name__.endswith(".sigma"):
+            attack_graphs = [r.graph for r in reports if r.source == "attack"]
+            report.warnings += _unresolved_tags(module, data, store, attack_graphs)
+        reports.append(report)
+    if any(report.source == "d3fend" for report in reports):
+        from attackkg.builders import countermeasures
+
+        say("inferring D3FEND countermeasures")
+        reports.append(countermeasures.build(store))
+    say("writing the metadata graph")
+    sizes = {
+        row["g"].value: int(row["n"].value)
+        for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    }
+    for report in reports:
+        report.triples = sizes.get(report.graph, 0)
+    add_triples(dataset.graph(rdflib.URIRef(METADATA_GRAPH)), metadata_triples(reports, build_time()))
+    return reports
+
+
+def build_store(store_dir: str | os.PathLike, *, progress: Progress | None = None, **sources) -> BuildResult:
+    """Build the sources into a new store generation under ``store_dir`` and swap it in.
+
+    ``sources`` are :func:`read_sources`' keywords (``attack_paths``, ``d3fend_path``,
+    ``sigma_paths``, ``atomic_path``, ``strict``, ...). Raises :class:`InputError` for bad input,
+    and nothing is written then. With ``strict`` a bad Sigma rule or Atomic file fails the build;
+    otherwise it is skipped and reported.
+    """
+    started = time.perf_counter()
+    loaded = read_sources(progress=progress, **sources)
     result = BuildResult(store_dir=Path(store_dir))
-    built_at = build_time()
     with new_generation(store_dir) as store:
-        dataset = as_dataset(store)
-        for module, data in loaded:
-            name = module.graph_name(data)
-            say(f"building {name}")
-            report = module.build(data, dataset.graph(rdflib.URIRef(name)))
-            if sigma is not None and module is sigma:
-                attack_graphs = [r.graph for r in result.reports if r.source == "attack"]
-                report.warnings += _unresolved_tags(sigma, data, store, attack_graphs)
-            result.reports.append(report)
-        if d3fend_path is not None:
-            say("inferring D3FEND countermeasures")
-            result.reports.append(countermeasures.build(store))
-        say("writing the metadata graph")
-        add_triples(dataset.graph(rdflib.URIRef(METADATA_GRAPH)), metadata_triples(result.reports, built_at))
+        result.reports = fill(store, loaded, progress)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def build_dataset(*, progress: Progress | None = None, **sources) -> rdflib.Dataset:
+    """The same build into an in-memory store, as an ``rdflib.Dataset`` (notebooks, experiments)."""
+    store = ox.Store()
+    fill(store, read_sources(progress=progress, **sources), progress)
+    return as_dataset(store)
 
 
 def _check_distinct_graphs(loaded: list[tuple[object, object]]) -> None:

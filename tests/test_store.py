@@ -38,15 +38,15 @@ def test_sigkill_mid_build_leaves_the_previous_store(tmp_path, fixtures):
     source = str(fixtures / "attack" / "small-enterprise-2.1.json")
     assert main(["build", "--attack", source, "--store", str(store_dir), "-q"]) == 0
     expected = state(store_dir)
+    command = [sys.executable, "-c", BUILD, "build", "--attack", source, "--store", str(store_dir), "-q"]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    duration = time.perf_counter() - started  # a whole build in a child process, start to exit
     rng = random.Random(1204)
     killed_during_build = 0
     for _ in range(KILLS):
-        child = subprocess.Popen(
-            [sys.executable, "-c", BUILD, "build", "--attack", source, "--store", str(store_dir), "-q"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.05, 1.5))
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.02, duration * 0.9))
         if child.poll() is None:
             killed_during_build += 1
         child.send_signal(signal.SIGKILL)
