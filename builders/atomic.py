@@ -5,7 +5,7 @@ Input: the repository folder (or its ``atomics`` folder), or a release archive o
 file is one ATT&CK technique (``attack_technique``) with its ``atomic_tests``; the format is
 ``atomic_red_team/spec.yaml`` of the repository.
 
-Where each triple comes from (subject: the test, ``urn:uuid:<auto_generated_guid>``)::
+Where each triple comes from (subject: the test, ``https://w3id.org/attack-kg/atomic/<auto_generated_guid>``)::
 
     rdf:type akg:AtomicTest
     rdfs:label                 name
@@ -70,7 +70,7 @@ from attackkg.builders.base import (
     text,
     typed,
 )
-from attackkg.ontology.namespaces import attack_iri, graph_iri, uuid_iri
+from attackkg.ontology.namespaces import atomic_test_iri, attack_iri, graph_iri
 
 SOURCE = "atomic"
 TITLE = "Atomic Red Team"
@@ -442,7 +442,7 @@ def graph_name(data: AtomicData) -> str:
 def triples(data: AtomicData) -> Iterator[ox.Triple]:
     """The tests as triples (see the module docstring for where each comes from). No I/O."""
     for test in data.tests:
-        subject = iri(uuid_iri(test.guid))
+        subject = iri(atomic_test_iri(test.guid))
         yield ox.Triple(subject, TYPE, ATOMIC_TEST)
         yield ox.Triple(subject, EMULATES, iri(attack_iri(test.technique)))
         for name, predicate, make in _FIELDS:

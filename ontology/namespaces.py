@@ -2,7 +2,8 @@
 
 Builders never import each other; they meet through the IRIs made here. The choices are
 documented in ontology/README.md: ATT&CK objects by their ATT&CK URL, D3FEND terms as D3FEND
-mints them, Sigma rules and Atomic tests by their UUID (``urn:uuid:``), everything else under
+mints them, Sigma rules by their UUID (``urn:uuid:``), Atomic tests by their GUID under
+``https://w3id.org/attack-kg/atomic/`` (a Sigma rule and an Atomic test do share a UUID), everything else under
 the project's base ``https://w3id.org/attack-kg/``.
 """
 
@@ -13,7 +14,8 @@ import re
 BASE = "https://w3id.org/attack-kg/"
 AKG = BASE + "ns#"  # the project's vocabulary (ontology/*.ttl)
 GRAPH = BASE + "graph/"  # named graphs
-STIX = BASE + "stix/"  # STIX objects that have no ATT&CK URL (relationships, identities)
+STIX = BASE + "stix/"
+ATOMIC = BASE + "atomic/"  # Atomic Red Team tests, by GUID  # STIX objects that have no ATT&CK URL (relationships, identities)
 CVE = "https://www.cve.org/CVERecord?id="
 
 ATTACK = "https://attack.mitre.org/"
@@ -83,8 +85,17 @@ def stix_iri(stix_id: str) -> str:
 
 
 def uuid_iri(uuid: str) -> str:
-    """IRI for a thing named by a UUID (Sigma rule ``id``, Atomic test ``auto_generated_guid``)."""
+    """IRI for a Sigma rule, named by its ``id`` (a UUID): ``urn:uuid:<id>``."""
     return "urn:uuid:" + uuid.strip().lower()
+
+
+def atomic_test_iri(guid: str) -> str:
+    """IRI for an Atomic Red Team test, from its ``auto_generated_guid``.
+
+    Not ``urn:uuid:``: Sigma rule 999bff6d-dc15-44c9-9f5c-e1051bfc86e1 and an Atomic test share
+    that UUID, and one IRI must name one thing.
+    """
+    return ATOMIC + guid.strip().lower()
 
 
 def d3f_iri(local_name: str) -> str:

@@ -62,6 +62,7 @@ import rdflib
 from attackkg.builders.base import InputError
 from attackkg.ontology.namespaces import (
     AKG,
+    ATOMIC,
     CVE,
     D3F,
     GRAPH,
@@ -183,7 +184,7 @@ _KIND_OF_ATTACK_PATH = {
     "detectionstrategies": "detection-strategy",
 }
 _TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
-_UUID = "urn:uuid:"
+_UUID = "urn:uuid:"  # Sigma rules
 _CURIES = sorted(((ns, prefix) for prefix, ns in PREFIXES.items()), key=lambda item: -len(item[0]))
 
 
@@ -231,8 +232,9 @@ def _fallback_id(iri: str) -> str:
     ident = attack_id_of(iri)
     if ident:
         return ident
-    if iri.startswith(_UUID):
-        return iri[len(_UUID) :]
+    for prefix in (_UUID, ATOMIC):
+        if iri.startswith(prefix):
+            return iri[len(prefix) :]
     if iri.startswith(CVE):
         return iri[len(CVE) :]
     return curie(iri)
@@ -561,7 +563,7 @@ def find_node(graph: nx.MultiDiGraph, name: str) -> str:
     """The node for an ATT&CK ID (``T1204.001``, ``G0016``), a D3FEND ID (``D3-UA``), a CURIE
     (``d3f:URL``), a Sigma rule or Atomic test UUID, or an IRI. Raises InputError if absent."""
     name = name.strip()
-    candidates = [name, attack_iri(name), _UUID + name.lower()]
+    candidates = [name, attack_iri(name), _UUID + name.lower(), ATOMIC + name.lower()]
     if ":" in name and not name.startswith(("http:", "https:", "urn:")):
         prefix, _, local = name.partition(":")
         if prefix in PREFIXES:

@@ -16,7 +16,7 @@ import yaml
 from attackkg.builders import atomic
 from attackkg.builders.base import InputError, sha256_of
 from attackkg.ontology import declared_terms
-from attackkg.ontology.namespaces import AKG, RDFS, attack_iri, graph_iri, uuid_iri
+from attackkg.ontology.namespaces import AKG, RDFS, atomic_test_iri, attack_iri, graph_iri
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "atomic"
 T1204_002 = "atomics/T1204.002/T1204.002.yaml"
@@ -143,12 +143,12 @@ def test_build_fills_its_own_named_graph_with_the_tests():
     )
     got = [(str(row.test), str(row.name), row.number.toPython()) for row in rows]
     expected = yaml_tests(FIXTURES)["T1204.002"]
-    assert got == [(uuid_iri(guid), name, i + 1) for i, (guid, name) in enumerate(expected)]
+    assert got == [(atomic_test_iri(guid), name, i + 1) for i, (guid, name) in enumerate(expected)]
 
 
 def test_triples_of_one_test():
     data = atomic.load(FIXTURES)
-    subject = rdflib.URIRef(uuid_iri("e9795c8d-42aa-4ed4-ad80-551ed793d006"))
+    subject = rdflib.URIRef(atomic_test_iri("e9795c8d-42aa-4ed4-ad80-551ed793d006"))
     graph = oxigraph_dataset().graph(rdflib.URIRef(atomic.graph_name(data)))
     atomic.build(data, graph)
     akg = rdflib.Namespace(AKG)

@@ -23,7 +23,7 @@ import pytest
 
 from attackkg.builders.build import build_store
 from attackkg.builders.store import open_store
-from attackkg.ontology.namespaces import AKG, D3F, attack_iri
+from attackkg.ontology.namespaces import AKG, ATOMIC, D3F, attack_iri
 from attackkg.queries import paths as P
 from attackkg.queries.cli import main
 from attackkg.queries.graph import curie, find_node, neighbourhood, to_networkx, write_graph
@@ -133,7 +133,7 @@ def test_nodes_are_typed_and_named(small):
     rules = [n for n, k in small.nodes(data="kind") if k == "sigma-rule"]
     assert len(rules) >= 10 and all(n.startswith("urn:uuid:") and nodes[n]["label"] for n in rules)
     tests = [n for n, k in small.nodes(data="kind") if k == "atomic-test"]
-    assert tests and all(nodes[n]["id"] == n.removeprefix("urn:uuid:") for n in tests)
+    assert tests and all(nodes[n]["id"] == n.removeprefix(ATOMIC) for n in tests)
     assert nodes[attack_iri("T1066")].get("revoked") is True
     # D3FEND's classes for ATT&CK techniques and mitigations are the ATT&CK nodes, not copies
     assert D3F + "T1204.001" not in small and D3F + "M1021" not in small
