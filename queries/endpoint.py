@@ -13,6 +13,14 @@ all named graphs: each query is sent with one ``default-graph-uri`` and one
 :func:`publish`), unless the query names its own dataset with FROM. Parameters go in as a
 VALUES block of escaped RDF terms (:func:`attackkg.queries.prepare`), as on the local store.
 
+From Python (a notebook), the same calls as on the local store::
+
+    from attackkg.queries import rows
+    from attackkg.queries.endpoint import endpoint, publish
+    server = endpoint("http://localhost:7878")
+    publish(open_store(), server)
+    rows(server, "countermeasures", technique="T1204.001")
+
 Credentials come from the environment, are sent only as an ``Authorization`` header and are
 never printed: ``ATTACK_KG_ENDPOINT_TOKEN`` (a bearer token), else
 ``ATTACK_KG_ENDPOINT_USER`` and ``ATTACK_KG_ENDPOINT_PASSWORD`` (HTTP basic). Every request
@@ -30,7 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -70,7 +78,10 @@ class Endpoint:
     store_url: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     environ: Mapping[str, str] | None = None  # default: os.environ
-    _graphs: list[str] | None = field(default=None, repr=False, compare=False)
+    # The graphs queries see (default-graph-uri and named-graph-uri); None: those the server's
+    # attack-kg metadata graph lists, read at the first query; []: the server's own dataset.
+    graphs: Sequence[str] | None = None
+    _found: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -80,20 +91,25 @@ class Endpoint:
         return self._query(prepared.text, prepared.form, graphs)
 
     def dataset_graphs(self) -> list[str]:
-        """The graphs attack-kg published here: those the metadata graph lists, and itself.
+        """The graphs a query sees: ``graphs`` if given, else :meth:`published_graphs` (read once)."""
+        if self.graphs is not None:
+            return list(self.graphs)
+        if self._found is None:
+            self._found = self.published_graphs()
+        return list(self._found)
 
-        Empty when the server has no attack-kg metadata graph; queries then see the server's
-        own default graph. Read once per Endpoint.
+    def published_graphs(self) -> list[str]:
+        """The graphs attack-kg published here: those the metadata graph lists, and itself last.
+
+        Empty when the server has no attack-kg metadata graph (queries then see the server's
+        own default graph).
         """
-        if self._graphs is None:
-            text = (
-                f"SELECT DISTINCT ?graph WHERE {{ GRAPH <{METADATA_GRAPH}> {{ ?graph <{AKG}sourceKind> ?kind }} }} "
-                "ORDER BY ?graph"
-            )
-            result = self._query(text, "SELECT", [])
-            graphs = [str(value) for value in _column(result, "graph") if value is not None]
-            self._graphs = [*graphs, METADATA_GRAPH] if graphs else []
-        return list(self._graphs)
+        text = (
+            f"SELECT DISTINCT ?graph WHERE {{ GRAPH <{METADATA_GRAPH}> {{ ?graph <{AKG}sourceKind> ?kind }} }} "
+            "ORDER BY ?graph"
+        )
+        found = [str(value) for value in _column(self._query(text, "SELECT", []), "graph") if value is not None]
+        return [*found, METADATA_GRAPH] if found else []
 
     def count(self, graph: str) -> int:
         """How many triples the server holds in ``graph``."""
@@ -242,6 +258,7 @@ def endpoint(
     store_url: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     environ: Mapping[str, str] | None = None,
+    graphs: Sequence[str] | None = None,
 ) -> Endpoint:
     """An :class:`Endpoint` from a base URL (Oxigraph layout) and/or explicit URLs.
 
@@ -264,7 +281,7 @@ def endpoint(
         raise EndpointError("give the server's base URL (--endpoint) or its query URL (--query-url)")
     if timeout <= 0:
         raise EndpointError(f"the timeout must be positive, not {timeout:g}")
-    return Endpoint(query_url=query_url, store_url=store_url, timeout=timeout, environ=environ)
+    return Endpoint(query_url=query_url, store_url=store_url, timeout=timeout, environ=environ, graphs=graphs)
 
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -320,7 +337,7 @@ def publish(
     result = PublishResult()
     graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
     graphs = [g for g in graphs if g != METADATA_GRAPH] + ([METADATA_GRAPH] if METADATA_GRAPH in graphs else [])
-    previous = target.dataset_graphs() if prune else []
+    previous = target.published_graphs() if prune else []
     for graph in graphs:
         say(f"uploading {graph}")
         began = time.perf_counter()
@@ -334,7 +351,7 @@ def publish(
         say(f"removing {stale} (no longer in the store)")
         target.delete_graph(stale)
         result.removed.append(stale)
-    target._graphs = None  # the metadata graph changed
+    target._found = None  # the metadata graph changed
     say("counting the triples on the server")
     for published in result.graphs:
         published.server_triples = target.count(published.graph)

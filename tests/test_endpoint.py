@@ -159,9 +159,12 @@ def test_queries_see_only_the_published_graphs(published):
     from attackkg.queries.endpoint import Endpoint
 
     graphs = endpoint(published).dataset_graphs()
-    assert graphs[-1] == METADATA_GRAPH and len(graphs) == 6
+    assert graphs[-1] == METADATA_GRAPH and len(graphs) == 6 and graphs == endpoint(published).published_graphs()
+    # Given graphs are the dataset: only the Sigma graph, so no technique to join the rules with.
+    sigma = [g for g in graphs if "/sigma/" in g]
+    assert rows(Endpoint(query_url=f"{published}/query", graphs=sigma), "detections", technique="T1204.001") == []
     # Without the dataset, the server's default graph (empty here) is what a query sees.
-    bare = Endpoint(query_url=f"{published}/query", _graphs=[])
+    bare = Endpoint(query_url=f"{published}/query", graphs=[])
     assert rows(bare, "detections", technique="T1204.001") == []
     assert len(rows(endpoint(published), "detections", technique="T1204.001")) == 4
 
