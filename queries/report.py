@@ -35,10 +35,8 @@ What is counted (the seed's definitions; the numbers come from whatever releases
 
 Every count on the page is the length of the list under it; the totals come from
 ``queries/report-totals.rq`` (a test checks they equal the sums over all techniques).
-``query coverage`` counts the same D3FEND techniques, mitigations and Atomic tests; its
-``sigma_rules`` also counts rules on the technique's sub-techniques, so for a technique with
-none it equals the page's Sigma count, and for a parent it is the union of its and its
-sub-techniques' lists.
+``query coverage`` counts the same D3FEND techniques, Sigma rules, mitigations and Atomic
+tests; its ``sigma_rules_with_subtechniques`` adds the rules on the technique's sub-techniques.
 
 Output: Markdown in the seed's layout (its text is kept as it is, so the lists compare line by
 line), or HTML with every value escaped. ``write_all`` writes one page per technique and an

@@ -133,7 +133,9 @@ def test_coverage_counts_agree_with_the_queries_that_list_them(store):
     for attack_id, row in coverage.items():
         cm = rows(store, "countermeasures", technique=attack_id)
         assert row["countermeasures"] == len({r["d3fend_id"] for r in cm}), attack_id
-        assert row["sigma_rules"] == len({r["rule_id"] for r in rows(store, "detections", technique=attack_id)})
+        detections = rows(store, "detections", technique=attack_id)
+        assert row["sigma_rules_with_subtechniques"] == len({r["rule_id"] for r in detections})
+        assert row["sigma_rules"] == len({r["rule_id"] for r in detections if r["match"] == "technique"})
         assert row["mitigations"] == len(rows(store, "mitigations", technique=attack_id))
     assert coverage["T1204.001"]["sigma_rules"] == 4
     assert coverage["T1204.002"]["atomic_tests"] == 13  # the auto_generated_guids of T1204.002.yaml
