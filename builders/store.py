@@ -83,8 +83,8 @@ def open_store(store_dir: str | os.PathLike | None = None) -> ox.Store:
 
 
 def as_dataset(store: ox.Store) -> rdflib.Dataset:
-    """An rdflib Dataset over a pyoxigraph Store (oxrdflib), with the project's prefixes bound."""
-    dataset = rdflib.Dataset(store=OxigraphStore(store=store))
+    """An rdflib Dataset over a pyoxigraph Store (oxrdflib): queries see the union of the named graphs, the project's prefixes are bound."""
+    dataset = rdflib.Dataset(store=OxigraphStore(store=store), default_union=True)
     for prefix, namespace in PREFIXES.items():
         dataset.bind(prefix, namespace)
     return dataset
