@@ -1,9 +1,16 @@
-"""Benchmark: the full build (ATT&CK Enterprise + D3FEND + all Sigma rules) plus Turtle export.
+"""Benchmark: the full build (ATT&CK Enterprise + D3FEND 1.2.0 + all Sigma rules) plus Turtle export.
 
-Prints wall seconds per step and the peak memory (max RSS) of the process, and the same work
-through a plain in-memory rdflib graph for comparison (``--compare``, slow: about 25 s).
+Prints wall and CPU seconds per step and the peak memory (max RSS) of each scenario, each run in
+a child process of its own, side by side in one run:
 
-    python benchmarks/bench_build.py [--data ../shared/data] [--compare]
+- ``disk``: what ``attack-kg build`` and ``attack-kg export out.ttl`` do: the on-disk store
+  (Oxigraph/RocksDB), swapped in atomically, then a Turtle export read back from it;
+- ``memory``: the same code into an in-memory Oxigraph store (``build_dataset``), exported
+  from memory: the cost of persisting is the difference;
+- ``rdflib`` (with ``--compare``): the builders into a plain in-memory rdflib Dataset, no
+  inference (rdflib's engine is not used for it), TriG export. Slow: about half a minute.
+
+    python benchmarks/bench_build.py [--data ../shared/data] [--compare] [--runs N]
 
 Targets (issue 2, this 2-core machine): build + Turtle export at most 5 s and 500 MB;
 countermeasure inference for all techniques at most 0.5 s (issue 3).
@@ -12,91 +19,135 @@ countermeasure inference for all techniques at most 0.5 s (issue 3).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from attackkg.builders.build import build_store
-from attackkg.builders.store import export, open_store
+
+def _sources(data: Path) -> dict:
+    return {
+        "attack_paths": [data / "attack" / "enterprise-attack-18.1.json.gz"],
+        "d3fend_path": data / "d3fend" / "1.2.0" / "d3fend.ttl",
+        "sigma_paths": [data / "sigma"],
+    }
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class Clock:
+    """Wall and CPU seconds between progress messages."""
+
+    def __init__(self) -> None:
+        self.steps: list[list] = []
+        self.last = (time.perf_counter(), time.process_time())
+        self.name = "start"
+
+    def __call__(self, message: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.steps.append([self.name, now[0] - self.last[0], now[1] - self.last[1]])
+        self.last, self.name = now, message
+
+
+def scenario(name: str, data: Path) -> dict:
+    """Run one scenario in this process; returns its figures."""
+    sources = _sources(data)
+    clock = Clock()
+    start = (time.perf_counter(), time.process_time())
+    figures: dict = {"scenario": name}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.ttl"
+        if name == "disk":
+            from attackkg.builders.build import build_store
+            from attackkg.builders.store import export, open_store
+
+            result = build_store(Path(tmp) / "store", progress=clock, **sources)
+            clock("Turtle export")
+            figures["exported"] = export(open_store(Path(tmp) / "store"), out)
+            reports = result.reports
+        elif name == "memory":
+            import pyoxigraph as ox
+
+            from attackkg.builders.build import fill, read_sources
+            from attackkg.builders.store import export
+
+            store = ox.Store()
+            reports = fill(store, read_sources(progress=clock, **sources), clock)
+            clock("Turtle export")
+            figures["exported"] = export(store, out)
+        else:
+            import rdflib
+
+            from attackkg.builders import attack, d3fend, sigma
+
+            dataset = rdflib.Dataset()
+            for module, source in ((attack, sources["attack_paths"][0]), (d3fend, sources["d3fend_path"])):
+                clock(f"building {source.name}")
+                loaded = module.load(source)
+                module.build(loaded, dataset.graph(rdflib.URIRef(module.graph_name(loaded))))
+            clock("building Sigma rules")
+            rules = sigma.load(sources["sigma_paths"])
+            sigma.build(rules, dataset.graph(rdflib.URIRef(sigma.graph_name(rules))))
+            clock("TriG export")
+            dataset.serialize(Path(tmp) / "out.trig", format="trig")
+            reports = []
+        clock("end")
+        figures["size_mb"] = (out.stat().st_size if out.exists() else 0) / 1e6
+    figures["steps"] = clock.steps[1:]
+    figures["wall"] = time.perf_counter() - start[0]
+    figures["cpu"] = time.process_time() - start[1]
+    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["triples"] = sum(r.triples for r in reports)
+    figures["inference"] = next((r.counts.get("seconds") for r in reports if r.source == "derived"), None)
+    return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("ATTACK_KG_SHARED_DATA", "../shared/data")))
     parser.add_argument("--compare", action="store_true", help="also time a plain in-memory rdflib build")
+    parser.add_argument("--runs", type=int, default=1, help="runs per scenario (the best is kept)")
+    parser.add_argument("--scenario", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data = args.data
-    attack = data / "attack" / "enterprise-attack-18.1.json.gz"
-    d3fend = data / "d3fend" / "1.2.0" / "d3fend.ttl"
-    sigma = data / "sigma"
-    steps: list[tuple[str, float]] = []
-
-    with tempfile.TemporaryDirectory() as tmp:
-        store_dir = Path(tmp) / "store"
-        start = time.perf_counter()
-        timings: dict[str, float] = {}
-        last = [start, None]
-
-        def progress(message: str) -> None:
-            now = time.perf_counter()
-            if last[1] is not None:
-                timings[last[1]] = timings.get(last[1], 0.0) + now - last[0]
-            last[0], last[1] = now, message
-
-        result = build_store(store_dir, attack_paths=[attack], d3fend_path=d3fend, sigma_paths=[sigma], progress=progress)
-        built = time.perf_counter()
-        if last[1] is not None:
-            timings[last[1]] = timings.get(last[1], 0.0) + built - last[0]
-        count = export(open_store(store_dir), Path(tmp) / "out.ttl")
-        exported = time.perf_counter()
-        steps += [(f"  {name}", seconds) for name, seconds in timings.items()]
-        steps.append(("build (all steps above)", built - start))
-        steps.append(("Turtle export", exported - built))
-        steps.append(("build + Turtle export", exported - start))
-        size = (Path(tmp) / "out.ttl").stat().st_size / 1e6
-
-    inference = [r for r in result.reports if r.source == "derived"]
-    print(f"attack-kg build benchmark: {result.triples:,} triples built, {count:,} exported ({size:.0f} MB Turtle)")
-    for name, seconds in steps:
-        print(f"{name:70} {seconds:7.2f} s")
-    print(f"{'peak memory (max RSS)':70} {peak_mb():7.0f} MB")
-    for report in inference:
-        seconds = report.counts.get("seconds")
-        if seconds is not None:
-            print(f"{'countermeasure inference (all techniques)':70} {seconds:7.2f} s")
-    if args.compare:
-        compare(attack, d3fend, sigma)
+    if args.scenario:
+        print(json.dumps(scenario(args.scenario, args.data.resolve())))
+        return 0
+    names = ["disk", "memory"] + (["rdflib"] if args.compare else [])
+    results = {}
+    for _ in range(args.runs):
+        for name in names:  # interleaved, so that the machine's noise falls on all alike
+            child = subprocess.run(
+                [sys.executable, __file__, "--scenario", name, "--data", str(args.data)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            figures = json.loads(child.stdout)
+            if name not in results or figures["wall"] < results[name]["wall"]:
+                results[name] = figures
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores); best of {args.runs} run(s) each\n")
+    for name in names:
+        figures = results[name]
+        print(f"== {name}: {figures['triples']:,} triples" if figures["triples"] else f"== {name}")
+        for step, wall, cpu in figures["steps"]:
+            print(f"   {step[:66]:66} {wall:6.2f} s wall {cpu:6.2f} s CPU")
+        print(f"   {'total: build + export':66} {figures['wall']:6.2f} s wall {figures['cpu']:6.2f} s CPU")
+        print(f"   {'peak memory (max RSS)':66} {figures['peak_mb']:6.0f} MB")
+        if figures.get("inference") is not None:
+            print(
+                f"   {'countermeasure inference, all techniques (inside the step above)':66} {figures['inference']:6.2f} s"
+            )
+        if figures.get("exported"):
+            print(f"   exported {figures['exported']:,} triples, {figures['size_mb']:.0f} MB of Turtle")
+    if "memory" in results:
+        ratio = results["disk"]["wall"] / results["memory"]["wall"]
+        print(f"\non-disk store / in-memory store, build + export: {ratio:.1f}x")
+    if "rdflib" in results:
+        ratio = results["rdflib"]["wall"] / results["disk"]["wall"]
+        print(f"plain rdflib (no inference) / on-disk store: {ratio:.1f}x")
     return 0
-
-
-def compare(attack: Path, d3fend: Path, sigma: Path) -> None:
-    """The same sources through a plain in-memory rdflib Graph (no Oxigraph)."""
-    import rdflib
-
-    from attackkg.builders import attack as attack_builder
-    from attackkg.builders import d3fend as d3fend_builder
-    from attackkg.builders import sigma as sigma_builder
-
-    start = time.perf_counter()
-    graph = rdflib.Dataset()
-    for module, source in ((attack_builder, attack), (d3fend_builder, d3fend)):
-        data = module.load(source)
-        module.build(data, graph.graph(rdflib.URIRef(module.graph_name(data))))
-    rules = sigma_builder.load([sigma])
-    sigma_builder.build(rules, graph.graph(rdflib.URIRef(sigma_builder.graph_name(rules))))
-    built = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        graph.serialize(Path(tmp) / "out.trig", format="trig")
-    done = time.perf_counter()
-    print(f"{'rdflib in-memory: build (no inference)':70} {built - start:7.2f} s")
-    print(f"{'rdflib in-memory: TriG export':70} {done - built:7.2f} s")
 
 
 if __name__ == "__main__":
