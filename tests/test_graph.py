@@ -20,6 +20,7 @@ from pathlib import Path
 import networkx as nx
 import pyoxigraph as ox
 import pytest
+from expected import T1204_001_COUNTERMEASURES
 
 from attackkg.builders.build import build_store
 from attackkg.builders.store import open_store
@@ -473,24 +474,6 @@ def full_store(tmp_path_factory, shared_data) -> Path:
     return store
 
 
-ACCEPTANCE_T1204_001 = {
-    "Client-server Payload Profiling",
-    "Homoglyph Detection",
-    "Identifier Activity Analysis",
-    "Network Traffic Community Deviation",
-    "Network Traffic Filtering",
-    "Network Traffic Signature Analysis",
-    "Outbound Traffic Filtering",
-    "Per Host Download-Upload Ratio Analysis",
-    "Protocol Metadata Anomaly Detection",
-    "Relay Pattern Analysis",
-    "Remote Terminal Session Detection",
-    "URL Analysis",
-    "URL Reputation Analysis",
-    "User Geolocation Logon Pattern Analysis",
-}
-
-
 def test_full_paths_reach_what_query_countermeasures_gives(full_store, tmp_path):
     code, out = _run("paths", "T1204.001", "--kind", "d3fend", "--format", "json", "--store", str(full_store))
     assert code == 0
@@ -502,7 +485,7 @@ def test_full_paths_reach_what_query_countermeasures_gives(full_store, tmp_path)
     assert code == 0
     rows = json.loads(out)["results"]["bindings"]
     assert set(reached) == {row["d3fend_id"]["value"] for row in rows}
-    assert set(reached.values()) == ACCEPTANCE_T1204_001
+    assert set(reached.values()) == set(T1204_001_COUNTERMEASURES)
     assert {p["nodes"][-1]["id"] for p in data["paths"]} == set(reached)
 
     # every hop of every path, of every kind, is an edge of the exported graph (node-link JSON, read back)

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from expected import T1204_001_COUNTERMEASURES
 
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_store
@@ -77,23 +78,6 @@ T1204_001_RULES = [
     "rules/windows/registry/registry_set/registry_set_potential_clickfix_execution.yml",
 ]
 
-# Issue 3's acceptance: T1204.001 on D3FEND 1.2.0.
-T1204_001_D3FEND = [
-    "Client-server Payload Profiling",
-    "Homoglyph Detection",
-    "Identifier Activity Analysis",
-    "Network Traffic Community Deviation",
-    "Network Traffic Filtering",
-    "Network Traffic Signature Analysis",
-    "Outbound Traffic Filtering",
-    "Per Host Download-Upload Ratio Analysis",
-    "Protocol Metadata Anomaly Detection",
-    "Relay Pattern Analysis",
-    "Remote Terminal Session Detection",
-    "URL Analysis",
-    "URL Reputation Analysis",
-    "User Geolocation Logon Pattern Analysis",
-]
 
 # atomics/T1204.002/T1204.002.yaml: the names of its 13 tests, in file order.
 T1204_002_TESTS = [
@@ -428,7 +412,7 @@ def full_store(shared_data, tmp_path_factory):
 def test_full_data_t1204_001(full_store):
     page = report.report(full_store, "T1204.001")
     d3fend = section(page, "Policy / Process Controls")
-    assert [text for text, _ in items(d3fend)] == T1204_001_D3FEND
+    assert [text for text, _ in items(d3fend)] == list(T1204_001_COUNTERMEASURES)
     assert ("URL Analysis", "https://d3fend.mitre.org/techniques/d3f:URLAnalysis") in items(d3fend)
     sigma = section(page, "Technical Controls (Detection Rules)")
     assert items(sigma) == [
