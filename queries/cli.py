@@ -217,6 +217,9 @@ def _parser() -> argparse.ArgumentParser:
         "triple count and build time, from its metadata graph.",
     )
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    info.add_argument(
+        "--warnings", action="store_true", help="list what the builders skipped or doubted (bad rules, unknown tags)"
+    )
     _store_arg(info)
 
     query = commands.add_parser(
@@ -366,11 +369,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
         for problem in report.skipped[:20]:
             print(f"  skipped: {problem}", file=sys.stderr)
         if len(report.skipped) > 20:
-            print(f"  ... and {len(report.skipped) - 20} more skipped (see 'attack-kg info')", file=sys.stderr)
+            print(f"  ... and {len(report.skipped) - 20} more skipped (see 'attack-kg info --warnings')", file=sys.stderr)
         for warning in report.warnings[:10]:
             print(f"  warning: {warning}", file=sys.stderr)
         if len(report.warnings) > 10:
-            print(f"  ... and {len(report.warnings) - 10} more warnings (see 'attack-kg info')", file=sys.stderr)
+            print(f"  ... and {len(report.warnings) - 10} more warnings (see 'attack-kg info --warnings')", file=sys.stderr)
     print(f"built {result.triples} triples into {store_dir} in {result.seconds:.1f} s")
     return 0
 
@@ -437,15 +440,26 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from attackkg.builders.store import open_store
     from attackkg.queries import rows
 
-    graphs = rows(open_store(args.store), "sources")
+    store = open_store(args.store)
+    if args.warnings:
+        for row in rows(store, "warnings"):
+            print(f"{row['kind']}: {row['warning']}")
+        return 0
+    graphs = rows(store, "sources")
     if args.json:
         print(json.dumps(graphs, indent=2, default=str))
         return 0
+    from attackkg.ontology.namespaces import GRAPH
+
     columns = ["graph", "kind", "version", "triples", "skipped", "sha256", "built"]
-    table = [[str(g.get(c, "") if g.get(c) is not None else "") for c in columns] for g in graphs]
+    table = [["" if g.get(c) is None else str(g[c]) for c in columns] for g in graphs]
     for row in table:
+        row[0] = row[0].removeprefix(GRAPH)
         row[5] = row[5][:12]
     print(format_table(columns, table))
+    notes = len(rows(store, "warnings"))
+    print(f"(graph names under {GRAPH}; --json gives every field in full", file=sys.stderr, end="")
+    print(f"; {notes} warning(s): --warnings lists them)" if notes else ")", file=sys.stderr)
     return 0
 
 
