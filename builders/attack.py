@@ -73,6 +73,23 @@ DOMAINS = {
     "mitre-ics-attack": "ics-attack",
 }
 _VERSION_IN_NAME = re.compile(r"attack-v?(\d+\.\d+(?:\.\d+)?)\.json")
+# A JSON escape of a UTF-16 surrogate, or one encoded as UTF-8 (json lets both through): only
+# then are the strings checked for unpaired ones.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+# Fields the triples are made from, and their JSON types (checked when present).
+_FIELD_TYPES = (
+    ("external_references", list),
+    ("kill_chain_phases", list),
+    ("x_mitre_log_source_references", list),
+    ("name", str),
+    ("x_mitre_shortname", str),
+)
+# List fields whose entries are objects, and the entries' fields that must be strings when present.
+_ENTRY_FIELDS = {
+    "external_references": ("source_name", "external_id", "url", "description"),
+    "kill_chain_phases": ("kill_chain_name", "phase_name"),
+    "x_mitre_log_source_references": ("x_mitre_data_component_ref",),
+}
 
 DESCRIPTION = dcterms("description")
 CREATED = dcterms("created")
@@ -125,13 +142,18 @@ def load(path: str | os.PathLike, version: str | None = None) -> Bundle:
         raise InputError(f"not valid JSON: {error.msg} (column {error.colno})", path=path, line=error.lineno) from None
     except (OSError, EOFError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read: {error}", path=path) from None
+    except RecursionError:
+        raise InputError("not valid JSON: nested too deeply", path=path) from None
     if not isinstance(document, dict) or document.get("type") != "bundle":
         raise InputError('not a STIX bundle (no top-level "type": "bundle")', path=path, line=1)
     objects = document.get("objects")
     if not isinstance(objects, list):
         raise InputError('STIX bundle without an "objects" list', path=path, line=1)
+    check_text = _SURROGATE_ESCAPE.search(raw) is not None
     for index, obj in enumerate(objects):
         _check(obj, index, path)
+        if check_text:
+            _check_text(obj, path)
     domain = _domain(objects)
     skipped = Counter(o["type"] for o in objects if o["type"] not in CLASSES and o["type"] not in IGNORED_TYPES)
     spec = document.get("spec_version") or next(
@@ -149,6 +171,7 @@ def load(path: str | os.PathLike, version: str | None = None) -> Bundle:
 
 
 def _check(obj: object, index: int, path: Path) -> None:
+    """The STIX fields the triples are made from have the types the tables expect."""
     where = f"objects[{index}]"
     if not isinstance(obj, dict):
         raise InputError(f"{where} is not a JSON object", path=path)
@@ -159,9 +182,34 @@ def _check(obj: object, index: int, path: Path) -> None:
         for key in ("relationship_type", "source_ref", "target_ref"):
             if not isinstance(obj.get(key), str):
                 raise InputError(f'relationship without a string "{key}"', path=path, obj=stix_id)
-    for key, kind in (("external_references", list), ("kill_chain_phases", list), ("name", str)):
+    for key, kind in _FIELD_TYPES:
         if key in obj and not isinstance(obj[key], kind):
             raise InputError(f'"{key}" should be a {kind.__name__}', path=path, obj=stix_id)
+    for key, keys in _ENTRY_FIELDS.items():
+        for entry in obj.get(key) or []:
+            if not isinstance(entry, dict):
+                raise InputError(f'"{key}" entry is not a JSON object', path=path, obj=stix_id)
+            for name in keys:
+                if entry.get(name) is not None and not isinstance(entry[name], str):
+                    raise InputError(f'"{key}" entry whose "{name}" is not a string', path=path, obj=stix_id)
+
+
+def _check_text(obj: dict, path: Path) -> None:
+    """No string holds an unpaired UTF-16 surrogate (``"\\ud800"`` is valid JSON, not Unicode text)."""
+    stack: list = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(
+                    f"text with an unpaired surrogate escape: {item[:60]!r}", path, obj=obj["id"]
+                ) from None
+        elif isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
 
 
 def _domain(objects: list[dict]) -> str:
@@ -200,9 +248,17 @@ def attack_id(obj: dict) -> tuple[str | None, str | None]:
 def node_iri(obj: dict) -> str:
     """The ATT&CK URL of an object, else one minted from its ATT&CK ID, else from its STIX id."""
     ext_id, url = attack_id(obj)
-    if url and url.startswith("https://attack.mitre.org/"):
+    if url and url.startswith("https://attack.mitre.org/") and _is_iri(url):
         return url
     return (ext_id and attack_iri(ext_id)) or stix_iri(obj["id"])
+
+
+def _is_iri(value: str) -> bool:
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        return False
+    return True
 
 
 def triples(bundle: Bundle) -> Iterator[ox.Triple]:

@@ -303,15 +303,13 @@ def table(outcomes: list[Outcome]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for outcome in outcomes:
-        seen = outcome.shown.removeprefix("attack-kg: ") or "(nothing skipped; built)"
-        if len(seen) > 160:
-            seen = seen[:157] + "..."
+        case, seen = outcome.case, outcome.shown.removeprefix("attack-kg: ")
+        if len(seen) > 200:
+            seen = seen[:197] + "..."
+        seen = f"`{seen}`" if seen else case.get("note", "built, nothing skipped")
         seen = seen.replace("|", "\\|")
-        case = outcome.case
-        outcome_name = case[outcome.mode]
-        rows.append(
-            f"| {case['name']} | {case['flag']} | {outcome.mode} | {outcome.code} | {outcome_name} | `{seen}` |"
-        )
+        row = [case["name"], case["flag"], outcome.mode, str(outcome.code), case[outcome.mode], seen]
+        rows.append("| " + " | ".join(row) + " |")
     return "\n".join(rows)
 
 
