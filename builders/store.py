@@ -219,10 +219,12 @@ class _Counted:
             yield item
 
 
-_ESCAPED = re.compile(r"\\[_~.\-!$&'()*+,;=/?#@%]")
+# Worked on bytes (UTF-8 is left as it is: bytes 0x80-0xff count as name characters).
+_ESCAPED = re.compile(rb"\\[_~.\-!$&'()*+,;=/?#@%]")
 _TOKEN = re.compile(
-    r'(?P<literal>"(?:[^"\\]|\\.)*")|(?P<iri><[^>]*>)'
-    r"|(?P<name>(?<![\w])(?P<prefix>[A-Za-z][\w-]*)?:(?P<local>(?:[\w:%-]|\\.|\.(?=[\w:%\\-]))+))"
+    rb'(?P<literal>"(?:[^"\\]|\\.)*")|(?P<iri><[^>]*>)'
+    rb"|(?P<name>(?<![\w\x80-\xff])(?P<prefix>[A-Za-z][\w-]*)?:"
+    rb"(?P<local>(?:[\w\x80-\xff:%-]|\\.|\.(?=[\w\x80-\xff:%\\-]))+))"
 )
 
 
@@ -232,24 +234,29 @@ def _expand_escaped_names(path: str, prefixes: dict[str, str]) -> None:
     Such escapes are valid Turtle, but rdflib's parser rejects them; the full IRI reads everywhere.
     Only lines with such an escape are touched (about 150 in a full build).
     """
-    with open(path, encoding="utf-8") as source:
-        lines = source.readlines()
-    changed = False
-    for index, line in enumerate(lines):
-        if _ESCAPED.search(line):
-            fixed = _TOKEN.sub(lambda match: _expanded(match, prefixes), line)
-            changed |= fixed != line
-            lines[index] = fixed
-    if changed:
-        with open(path, "w", encoding="utf-8") as target:
-            target.writelines(lines)
+    with open(path, "rb") as source:
+        text = source.read()
+    namespaces = {prefix.encode(): namespace.encode() for prefix, namespace in prefixes.items()}
+    pieces, done = [], 0
+    for match in _ESCAPED.finditer(text):
+        if match.start() < done:
+            continue  # on a line already fixed
+        start = text.rfind(b"\n", 0, match.start()) + 1
+        end = text.find(b"\n", match.end())
+        end = len(text) if end == -1 else end
+        pieces += [text[done:start], _TOKEN.sub(lambda token: _expanded(token, namespaces), text[start:end])]
+        done = end
+    if pieces:
+        pieces.append(text[done:])
+        with open(path, "wb") as target:
+            target.write(b"".join(pieces))
 
 
-def _expanded(match: re.Match, prefixes: dict[str, str]) -> str:
-    if not match.group("name") or "\\" not in match.group("local"):
+def _expanded(match: re.Match, namespaces: dict[bytes, bytes]) -> bytes:
+    if not match.group("name") or b"\\" not in match.group("local"):
         return match.group(0)
-    namespace = prefixes.get(match.group("prefix") or "")
+    namespace = namespaces.get(match.group("prefix") or b"")
     if namespace is None:
         return match.group(0)
-    local = re.sub(r"\\(.)", r"\1", match.group("local"))
-    return f"<{namespace}{local}>"
+    local = re.sub(rb"\\(.)", rb"\1", match.group("local"))
+    return b"<" + namespace + local + b">"
