@@ -140,7 +140,10 @@ def load(path: str | os.PathLike, version: str | None = None) -> Bundle:
         document = json.loads(raw)
     except json.JSONDecodeError as error:
         raise InputError(f"not valid JSON: {error.msg} (column {error.colno})", path=path, line=error.lineno) from None
-    except (OSError, EOFError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte 0x{raw[error.start]:02x})", path=path, line=line) from None
+    except (OSError, EOFError) as error:
         raise InputError(f"cannot read: {error}", path=path) from None
     except RecursionError:
         raise InputError("not valid JSON: nested too deeply", path=path) from None
@@ -151,9 +154,13 @@ def load(path: str | os.PathLike, version: str | None = None) -> Bundle:
         raise InputError('STIX bundle without an "objects" list', path=path, line=1)
     check_text = _SURROGATE_ESCAPE.search(raw) is not None
     for index, obj in enumerate(objects):
-        _check(obj, index, path)
-        if check_text:
-            _check_text(obj, path)
+        try:
+            _check(obj, index, path)
+            if check_text:
+                _check_text(obj, path)
+        except InputError as error:
+            error.line = _object_line(raw, index)
+            raise
     domain = _domain(objects)
     skipped = Counter(o["type"] for o in objects if o["type"] not in CLASSES and o["type"] not in IGNORED_TYPES)
     spec = document.get("spec_version") or next(
@@ -210,6 +217,36 @@ def _check_text(obj: dict, path: Path) -> None:
             stack += [*item.keys(), *item.values()]
         elif isinstance(item, list):
             stack += item
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _object_line(raw: bytes, index: int) -> int | None:
+    """1-based line where ``objects[index]`` starts in the bundle text (read again, on errors only)."""
+    try:
+        text = raw.decode("utf-8-sig")
+        decoder, skip = json.JSONDecoder(), lambda at: _WHITESPACE.match(text, at).end()
+        at = skip(0)
+        if text[at] != "{":
+            return None
+        at = skip(at + 1)
+        while text[at] == '"':
+            key, at = decoder.raw_decode(text, at)
+            at = skip(skip(at) + 1)  # past the colon
+            if key == "objects" and text[at] == "[":
+                at = skip(at + 1)
+                for _ in range(index):
+                    _, at = decoder.raw_decode(text, at)
+                    at = skip(skip(at) + 1)  # past the comma
+                return text.count("\n", 0, at) + 1
+            _, at = decoder.raw_decode(text, at)
+            at = skip(at)
+            if text[at] == ",":
+                at = skip(at + 1)
+    except (ValueError, IndexError, RecursionError):
+        pass
+    return None
 
 
 def _domain(objects: list[dict]) -> str:
