@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ DOMAINS = {
     "mitre-ics-attack": "ics-attack",
 }
 _VERSION_IN_NAME = re.compile(r"attack-v?(\d+\.\d+(?:\.\d+)?)\.json")
+# ATT&CK Enterprise 18.1 is 37 MiB of JSON and takes 225 MB to load; this bounds hostile input.
+MAX_BUNDLE_BYTES = 256 << 20
 # A JSON escape of a UTF-16 surrogate, or one encoded as UTF-8 (json lets both through): only
 # then are the strings checked for unpaired ones.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
@@ -136,15 +139,19 @@ def load(path: str | os.PathLike, version: str | None = None) -> Bundle:
     try:
         opener = gzip.open if path.name.endswith(".gz") else open
         with opener(path, "rb") as stream:
-            raw = stream.read()
+            raw = stream.read(MAX_BUNDLE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(f"cannot read: {error}", path=path) from None
+    if len(raw) > MAX_BUNDLE_BYTES:
+        limit = MAX_BUNDLE_BYTES >> 20
+        raise InputError(f"larger than {limit} MiB uncompressed (ATT&CK bundles are under 50 MiB); not read", path)
+    try:
         document = json.loads(raw)
     except json.JSONDecodeError as error:
         raise InputError(f"not valid JSON: {error.msg} (column {error.colno})", path=path, line=error.lineno) from None
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise InputError(f"not UTF-8 text (byte 0x{raw[error.start]:02x})", path=path, line=line) from None
-    except (OSError, EOFError) as error:
-        raise InputError(f"cannot read: {error}", path=path) from None
     except RecursionError:
         raise InputError("not valid JSON: nested too deeply", path=path) from None
     if not isinstance(document, dict) or document.get("type") != "bundle":
