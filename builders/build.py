@@ -81,18 +81,25 @@ def read_sources(
         from attackkg.builders import sigma
 
         say(f"reading Sigma rules {', '.join(map(str, sigma_paths))}")
+        paths = [Path(p) for p in sigma_paths]
+        one_file = len(paths) == 1 and paths[0].suffix in (".yml", ".yaml")
         rules = sigma.load(
-            [Path(p) for p in sigma_paths],
-            strict=strict,
+            paths,
+            strict=strict or one_file,  # lenient is for rule sets, not for the one rule a user names
             include_deprecated=sigma_deprecated,
             include_unsupported=sigma_unsupported,
         )
+        if rules.errors and not rules.rules:
+            raise rules.errors[0]  # every rule was bad: nothing to build
         loaded.append((sigma, rules))
     if atomic_path is not None:
         from attackkg.builders import atomic
 
         say(f"reading Atomic Red Team {atomic_path}")
-        loaded.append((atomic, atomic.load(atomic_path, strict=strict)))
+        tests = atomic.load(atomic_path, strict=strict)
+        if tests.skipped and not tests.tests:
+            raise tests.skipped[0]  # every test was bad: nothing to build
+        loaded.append((atomic, tests))
     _check_distinct_graphs(loaded)
     return loaded
 

@@ -195,3 +195,12 @@ def test_bad_rule_among_good_is_skipped_and_reported(small_store, fixtures):
     assert ".yml:" in result.stderr
     good = sum(1 for _ in (fixtures / "sigma" / "bad-yaml").rglob("*.yml")) - 1
     assert count(open_store(small_store), "?x a akg:SigmaRule") == good
+
+
+def test_one_bad_rule_file_fails_without_strict(small_store, fixtures):
+    """Lenient is for rule sets: the one rule a user names, or a set with no good rule, fails."""
+    bad = next(p for p in (fixtures / "sigma" / "bad-yaml").rglob("*.yml") if "zeek" in p.parts)
+    for given in (bad, bad.parent):
+        result = run_cli("build", "--sigma", str(given), "--store", str(small_store))
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().startswith(f"attack-kg: {bad}:")
