@@ -32,8 +32,8 @@ the position would name a different test as soon as tests are inserted or reorde
 GUID is what every other Atomic tool names a test by. Tests whose GUID repeats one already read
 are skipped too.
 
-Bad input: by default a file that is not YAML, or not shaped like an Atomic file, is skipped, and
-so is a malformed test, each with an :class:`InputError` (path:line) in ``skipped``; with
+Bad input: by default a file that is not YAML (YAML aliases and duplicate keys are refused, see
+``base.SafeYamlLoader``), or not shaped like an Atomic file, is skipped, and so is a malformed test, each with an :class:`InputError` (path:line) in ``skipped``; with
 ``strict=True`` the first one is raised. A missing path, an unreadable archive, or no
 ``atomics/T*/T*.yaml`` at all is always an :class:`InputError`.
 """
@@ -60,7 +60,9 @@ from attackkg.builders.base import (
     LABEL,
     TYPE,
     InputError,
+    RefusedYaml,
     Report,
+    SafeYamlLoader,
     add_triples,
     akg,
     boolean,
@@ -255,10 +257,12 @@ def _read_file(raw: bytes, rel: str, shown: str, data: AtomicData, seen: dict[st
         data.counts[kind] += 1
 
     try:
-        document = yaml.load(raw, Loader=yaml.CSafeLoader)
+        # Aliases, merge keys and duplicate keys refused, timestamps kept as text (base.py).
+        document = yaml.load(raw, Loader=SafeYamlLoader)
     except yaml.YAMLError as error:
-        line = _yaml_line(raw, error)
-        skip(InputError(f"not valid YAML: {_yaml_problem(error)}", path=shown, line=line), "skipped_files")
+        line, problem = _yaml_line(raw, error), _yaml_problem(error)
+        message = problem if isinstance(error, RefusedYaml) else f"not valid YAML: {problem}"
+        skip(InputError(message, path=shown, line=line), "skipped_files")
         return
     try:
         technique, tests = _technique(document)

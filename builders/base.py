@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
+import yaml
 from oxrdflib import OxigraphStore
 from oxrdflib._converter import from_ox, to_ox
 
@@ -69,6 +70,63 @@ def sha256_of(path: str | os.PathLike) -> str:
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
+
+
+# --- community YAML ----------------------------------------------------------------------------
+
+
+class RefusedYaml(yaml.MarkedYAMLError):
+    """YAML that parses but is refused: an alias, a merge key, a duplicate key (line in ``problem_mark``)."""
+
+
+class SafeYamlLoader(yaml.CSafeLoader):
+    """libyaml's safe loader for YAML written by many hands (Sigma rules, Atomic tests).
+
+    - Aliases (``*name``) and merge keys (``<<``) are refused: a few lines of them expand into
+      billions of values (the "billion laughs"), and neither SigmaHQ nor Atomic Red Team uses them.
+    - Duplicate keys are refused: YAML forbids them, and PyYAML would silently keep the last.
+    - Timestamps stay the text they are (``date: 2020-02-30`` must not raise from inside yaml).
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> object:
+        if node in self.constructed_objects:  # reached again: an alias of an anchored node
+            raise RefusedYaml(
+                problem="this value is used again by a YAML alias (*name); aliases are not read, "
+                "a few lines of them can expand into billions of values",
+                problem_mark=node.start_mark,
+            )
+        return super().construct_object(node, deep=deep)
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise RefusedYaml(problem="YAML merge key (<<) is not read", problem_mark=key_node.start_mark)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)
+        self.flatten_mapping(node)
+        mapping: dict = {}
+        first_line: dict = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                seen = key in mapping
+            except TypeError:  # a list or mapping as a key
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+                ) from None
+            if seen:
+                raise RefusedYaml(
+                    problem=f"duplicate key {key!r} (first at line {first_line[key]}); YAML forbids it",
+                    problem_mark=key_node.start_mark,
+                )
+            first_line[key] = key_node.start_mark.line + 1
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+SafeYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
 
 
 # --- terms -------------------------------------------------------------------------------------

@@ -34,10 +34,11 @@ and no ``d3fend.*`` tag at all. Tactic tags also use ATT&CK short names that ATT
 v18.1 does not have (``attack.stealth``, ``attack.defense-impairment``, 1,500+ tags): they keep
 ``akg:tagsTacticShortname`` and are reported by ``unresolved_tags``, never dropped.
 
-Lenient by default: a bad file among good ones (YAML syntax error, not a mapping, missing or
-invalid ``id``/``title``, a duplicate rule ``id``, not UTF-8, unreadable) is skipped and recorded
-as an ``InputError`` with its path and line in ``data.errors`` (``Report.skipped``); with
-``strict=True`` the first one is raised. A missing path always raises.
+Lenient by default: a bad file among good ones (YAML syntax error, YAML aliases or a duplicate
+key, not a mapping, missing or invalid ``id``/``title``, a duplicate rule ``id``, not UTF-8,
+unreadable) is skipped and recorded as an ``InputError`` with its path and line in
+``data.errors`` (``Report.skipped``); with ``strict=True`` the first one is raised. A missing path
+always raises.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ from attackkg.builders.base import (
     LABEL,
     TYPE,
     InputError,
+    RefusedYaml,
     Report,
+    SafeYamlLoader,
     add_triples,
     akg,
     dcterms,
@@ -310,12 +313,10 @@ def unresolved_tags(data: SigmaRules, known_iris: set[str]) -> list[tuple[str, s
 # --- load ----------------------------------------------------------------------------------------
 
 
-class _Loader(yaml.CSafeLoader):
-    """libyaml's safe loader, with timestamps kept as their text (``date: 2020-13-45`` must not
-    raise ``ValueError`` from inside yaml; dates are checked by ``iso_date``)."""
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+# libyaml's safe loader with timestamps kept as their text (``date: 2020-13-45`` must not raise
+# from inside yaml; dates are checked by ``iso_date``); aliases, merge keys and duplicate keys are
+# refused (base.SafeYamlLoader: a "billion laughs" rule must not expand).
+_Loader = SafeYamlLoader
 
 
 class _Skip(Exception):
@@ -518,7 +519,8 @@ def _parse(raw: bytes, file: _File, warnings: list[str]) -> list[SigmaRule]:
         mark = error.problem_mark or error.context_mark
         message = "; ".join(str(p) for p in (error.context, error.problem) if p) or "YAML error"
         line = mark.line + 1 if mark else None
-        raise _Skip(InputError(f"YAML syntax error: {message}", path=file.source, line=line)) from error
+        message = message if isinstance(error, RefusedYaml) else f"YAML syntax error: {message}"
+        raise _Skip(InputError(message, path=file.source, line=line)) from error
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
         raise _Skip(InputError(f"YAML error: {error}", path=file.source)) from error
 
