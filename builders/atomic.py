@@ -33,7 +33,8 @@ GUID is what every other Atomic tool names a test by. Tests whose GUID repeats o
 are skipped too.
 
 Bad input: by default a file that is not YAML (YAML aliases and duplicate keys are refused, see
-``base.SafeYamlLoader``), or not shaped like an Atomic file, is skipped, and so is a malformed test, each with an :class:`InputError` (path:line) in ``skipped``; with
+``base.SafeYamlLoader``), larger than 10 MiB, or not shaped like an Atomic file, is skipped, and so
+is a malformed test, each with an :class:`InputError` (path:line) in ``skipped``; with
 ``strict=True`` the first one is raised. A missing path, an unreadable archive, or no
 ``atomics/T*/T*.yaml`` at all is always an :class:`InputError`.
 """
@@ -58,6 +59,7 @@ import yaml
 
 from attackkg.builders.base import (
     LABEL,
+    MAX_YAML_BYTES,
     TYPE,
     InputError,
     RefusedYaml,
@@ -168,7 +170,8 @@ def _folder(path: Path) -> tuple[str, Iterable[tuple[str, str, bytes]]]:
     def files() -> Iterator[tuple[str, str, bytes]]:
         for name in names:
             try:
-                raw = name.read_bytes()
+                with name.open("rb") as stream:
+                    raw = stream.read(MAX_YAML_BYTES + 1)  # _read_file refuses longer files
             except OSError as error:
                 raise InputError(f"cannot read: {error.strerror}", path=name) from None
             yield f"atomics/{name.parent.name}/{name.name}", str(name), raw
@@ -187,7 +190,7 @@ def _archive(path: Path) -> tuple[str, list[tuple[str, str, bytes]]]:
             with zipfile.ZipFile(path) as archive:
                 commit = archive.comment.decode("ascii", "replace").strip()
                 found = [
-                    (match, archive.read(info))
+                    (match, _read_member(archive, info))
                     for info in archive.infolist()
                     if not info.is_dir() and (match := _MEMBER.match(info.filename))
                 ]
@@ -198,7 +201,7 @@ def _archive(path: Path) -> tuple[str, list[tuple[str, str, bytes]]]:
                     match = _MEMBER.match(info.name) if info.isfile() else None
                     stream = archive.extractfile(info) if match else None
                     if match and stream:
-                        found.append((match, stream.read()))
+                        found.append((match, stream.read(MAX_YAML_BYTES + 1)))
                 commit = archive.pax_headers.get("comment", "").strip()
         else:
             raise InputError("not a folder, .zip or .tar.gz archive of Atomic Red Team", path=path)
@@ -207,6 +210,12 @@ def _archive(path: Path) -> tuple[str, list[tuple[str, str, bytes]]]:
     version = _archive_version(path, [match["prefix"] for match, _ in found], commit)
     files = sorted(((match["rel"], f"{path}/{match.string}", raw) for match, raw in found), key=_file_order)
     return version, files
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, at most ``MAX_YAML_BYTES + 1`` of them (``_read_file`` refuses longer files)."""
+    with archive.open(info) as stream:
+        return stream.read(MAX_YAML_BYTES + 1)
 
 
 def _file_order(file: tuple[str, str, bytes]) -> tuple[str, ...]:
@@ -255,6 +264,11 @@ def _read_file(raw: bytes, rel: str, shown: str, data: AtomicData, seen: dict[st
             raise error
         data.skipped.append(error)
         data.counts[kind] += 1
+
+    if len(raw) > MAX_YAML_BYTES:
+        message = f"larger than {MAX_YAML_BYTES >> 20} MiB (an Atomic file is under 100 KB); not read"
+        skip(InputError(message, path=shown), "skipped_files")
+        return
 
     try:
         # Aliases, merge keys and duplicate keys refused, timestamps kept as text (base.py).

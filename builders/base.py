@@ -74,6 +74,10 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 # --- community YAML ----------------------------------------------------------------------------
 
+# A file larger than this is not read (a Sigma rule or an Atomic file is a few KB; the largest of
+# either in the shared data is 295 KB); parsing YAML takes about ten times its size in memory.
+MAX_YAML_BYTES = 10 << 20
+
 
 class RefusedYaml(yaml.MarkedYAMLError):
     """YAML that parses but is refused: an alias, a merge key, a duplicate key (line in ``problem_mark``)."""

@@ -36,9 +36,9 @@ v18.1 does not have (``attack.stealth``, ``attack.defense-impairment``, 1,500+ t
 
 Lenient by default: a bad file among good ones (YAML syntax error, YAML aliases or a duplicate
 key, not a mapping, missing or invalid ``id``/``title``, a duplicate rule ``id``, not UTF-8,
-unreadable) is skipped and recorded as an ``InputError`` with its path and line in
-``data.errors`` (``Report.skipped``); with ``strict=True`` the first one is raised. A missing path
-always raises.
+larger than 10 MiB, unreadable) is skipped and recorded as an ``InputError`` with its path and
+line in ``data.errors`` (``Report.skipped``); with ``strict=True`` the first one is raised. A
+missing path always raises.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ import yaml
 
 from attackkg.builders.base import (
     LABEL,
+    MAX_YAML_BYTES,
     TYPE,
     InputError,
     RefusedYaml,
@@ -384,9 +385,13 @@ def _read(
 ) -> None:
     """Read one file into ``data``: its rules, or its error (raised when ``strict``)."""
     try:
-        raw = file.read()
+        raw = file.read()  # at most MAX_YAML_BYTES + 1 bytes
     except (OSError, zipfile.BadZipFile, RuntimeError) as error:
         _record(data, InputError(f"cannot read: {error}", path=file.source), strict)
+        return
+    if len(raw) > MAX_YAML_BYTES:
+        message = f"larger than {MAX_YAML_BYTES >> 20} MiB (a Sigma rule is a few KB); not read"
+        _record(data, InputError(message, path=file.source), strict)
         return
     digests.append((file.rel, hashlib.sha256(raw).digest()))
     try:
@@ -435,7 +440,8 @@ def _files(path: Path, include_deprecated: bool, include_unsupported: bool, stac
             raise InputError("not a zip file", path=path)
     if resolved.is_file():
         root = _root_of(resolved.parent)
-        return [_File(resolved.relative_to(root).as_posix(), str(path), str(resolved), resolved.read_bytes)]
+        reader = partial(_read_bytes, str(resolved))
+        return [_File(resolved.relative_to(root).as_posix(), str(path), str(resolved), reader)]
     children = [c for c in resolved.iterdir() if c.is_dir() and _is_rule_folder(c.name)]
     if children:  # a repository root: its rule folders
         wanted = [c for c in children if _wanted(c.name, include_deprecated, include_unsupported)]
@@ -472,8 +478,9 @@ def _walk(folder: Path, root: Path, given: Path, resolved: Path) -> list[_File]:
 
 
 def _read_bytes(path: str) -> bytes:
+    """The file's bytes, at most ``MAX_YAML_BYTES + 1`` of them (``_read`` refuses longer files)."""
     with open(path, "rb") as stream:
-        return stream.read()
+        return stream.read(MAX_YAML_BYTES + 1)
 
 
 def _zip_files(path: Path, include_deprecated: bool, include_unsupported: bool, stack: ExitStack) -> list[_File]:
@@ -496,8 +503,12 @@ def _zip_files(path: Path, include_deprecated: bool, include_unsupported: bool, 
         chosen = [(m, m) for m in members]
     key = str(path.resolve())
 
-    def reader(member: str):
-        return lambda: archive.read(member)
+    def reader(member: str) -> Callable[[], bytes]:
+        def read() -> bytes:
+            with archive.open(member) as stream:
+                return stream.read(MAX_YAML_BYTES + 1)
+
+        return read
 
     files = (_File(rel, f"{path}!{member}", f"{key}!{member}", reader(member)) for rel, member in chosen)
     return sorted(files, key=lambda f: f.rel)
