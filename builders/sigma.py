@@ -36,9 +36,9 @@ v18.1 does not have (``attack.stealth``, ``attack.defense-impairment``, 1,500+ t
 
 Lenient by default: a bad file among good ones (YAML syntax error, YAML aliases or a duplicate
 key, not a mapping, missing or invalid ``id``/``title``, a duplicate rule ``id``, not UTF-8,
-larger than 10 MiB, unreadable) is skipped and recorded as an ``InputError`` with its path and
-line in ``data.errors`` (``Report.skipped``); with ``strict=True`` the first one is raised. A
-missing path always raises.
+larger than 10 MiB, unreadable, a zip member named ``/...`` or ``../...``) is skipped and recorded
+as an ``InputError`` with its path and line in ``data.errors`` (``Report.skipped``); with
+``strict=True`` the first one is raised. A missing path always raises.
 """
 
 from __future__ import annotations
@@ -505,6 +505,8 @@ def _zip_files(path: Path, include_deprecated: bool, include_unsupported: bool, 
 
     def reader(member: str) -> Callable[[], bytes]:
         def read() -> bytes:
+            if _unsafe_member(member):
+                raise zipfile.BadZipFile("the member's name is absolute or climbs out with '..'; not read")
             with archive.open(member) as stream:
                 return stream.read(MAX_YAML_BYTES + 1)
 
@@ -512,6 +514,12 @@ def _zip_files(path: Path, include_deprecated: bool, include_unsupported: bool, 
 
     files = (_File(rel, f"{path}!{member}", f"{key}!{member}", reader(member)) for rel, member in chosen)
     return sorted(files, key=lambda f: f.rel)
+
+
+def _unsafe_member(name: str) -> bool:
+    """A zip member named ``/abs/...`` or ``.../../...`` (zip-slip): its path would leave the rule root."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return path.is_absolute() or ".." in path.parts or re.match(r"[A-Za-z]:", name) is not None
 
 
 # --- parse one file ------------------------------------------------------------------------------
