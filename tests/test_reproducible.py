@@ -1,0 +1,95 @@
+"""Reproducible output (issue 8, item 5): the same inputs give byte-identical exports.
+
+Two builds of the same inputs, each in its own process with its own hash seed (so nothing may
+depend on the order of a set or dict of strings), into different store folders, with the same
+``SOURCE_DATE_EPOCH``, export the same N-Quads and Turtle bytes. The inputs are given by the
+same relative paths, as the metadata graph records each ``akg:inputPath`` as given. The build
+time lives in the metadata graph only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+CLI = "import sys; from attackkg.queries.cli import main; sys.exit(main())"
+METADATA = "<https://w3id.org/attack-kg/graph/metadata>"
+EPOCH = 1767225600  # 2026-01-01T00:00:00Z
+FIXTURE_INPUTS = [
+    "--attack",
+    "fixtures/attack/small-enterprise-2.1.json",
+    "--d3fend",
+    "fixtures/d3fend/source-form-1.2.0/d3fend.ttl",
+    "--sigma",
+    "fixtures/sigma/repo",
+    "--atomic",
+    "fixtures/atomic",
+]
+
+
+def cli(args: list[str], cwd: Path, seed: int, epoch: int) -> None:
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), PYTHONHASHSEED=str(seed))
+    env.pop("ATTACK_KG_STORE", None)
+    result = subprocess.run([sys.executable, "-c", CLI, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def build_and_export(inputs: list[str], cwd: Path, folder: Path, seed: int, epoch: int, suffixes) -> dict[str, Path]:
+    """Build ``inputs`` (paths relative to ``cwd``) into ``folder/store`` and export each suffix."""
+    store = folder / "store"
+    cli(["build", *inputs, "--store", str(store), "-q"], cwd, seed, epoch)
+    out = {}
+    for suffix in suffixes:
+        out[suffix] = folder / f"export{suffix}"
+        cli(["export", str(out[suffix]), "--store", str(store)], cwd, seed, epoch)
+    return out
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_fixture_builds_export_identical_bytes(tmp_path):
+    suffixes = (".nq", ".ttl", ".trig")
+    first = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "a", 1, EPOCH, suffixes)
+    second = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "b", 2, EPOCH, suffixes)
+    for suffix in suffixes:
+        assert sha256(first[suffix]) == sha256(second[suffix]), suffix
+    nquads = first[".nq"].read_text(encoding="utf-8")
+    assert "_:d3fend_1_2_0_b0 " in nquads  # D3FEND's restrictions, labelled in file order
+    assert str(tmp_path) not in nquads  # no store or output path in the graph
+
+
+def test_build_time_is_source_date_epoch_and_only_in_the_metadata(tmp_path):
+    later = EPOCH + 86400
+    first = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "a", 1, EPOCH, (".nq",))[".nq"]
+    second = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "b", 1, later, (".nq",))[".nq"]
+    lines_first = set(first.read_text(encoding="utf-8").splitlines())
+    lines_second = set(second.read_text(encoding="utf-8").splitlines())
+    when = datetime.fromtimestamp(EPOCH, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    changed = lines_first ^ lines_second
+    assert changed  # the build time is recorded ...
+    assert all(line.endswith(f"{METADATA} .") and "purl.org/dc/terms/created" in line for line in changed)
+    assert all(when in line for line in lines_first - lines_second)  # ... and is SOURCE_DATE_EPOCH
+
+
+def test_full_data_builds_export_identical_nquads(tmp_path, shared_data):
+    inputs = [
+        "--attack",
+        "attack/enterprise-attack-18.1.json.gz",
+        "--d3fend",
+        "d3fend/1.2.0/d3fend.ttl",
+        "--sigma",
+        "sigma",
+        "--atomic",
+        "atomic-red-team",
+    ]
+    first = build_and_export(inputs, shared_data, tmp_path / "a", 1, EPOCH, (".nq",))[".nq"]
+    second = build_and_export(inputs, shared_data, tmp_path / "b", 2, EPOCH, (".nq",))[".nq"]
+    assert first.stat().st_size > 100_000_000
+    assert sha256(first) == sha256(second)
