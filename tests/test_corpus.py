@@ -307,6 +307,8 @@ def table(outcomes: list[Outcome]) -> str:
         if len(seen) > 200:
             seen = seen[:197] + "..."
         seen = f"`{seen}`" if seen else case.get("note", "built, nothing skipped")
+        if case[outcome.mode] == "skip" and case.get("skipped", 1) > 1:
+            seen += f" and {case['skipped'] - 1} more the same"
         seen = seen.replace("|", "\\|")
         row = [case["name"], case["flag"], outcome.mode, str(outcome.code), case[outcome.mode], seen]
         rows.append("| " + " | ".join(row) + " |")
