@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -131,6 +132,11 @@ class SafeYamlLoader(yaml.CSafeLoader):
 
 
 SafeYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for messages and records."""
+    return re.sub(r"(\w+://)[^/@\s]*@", r"\1***@", url)
 
 
 # --- terms -------------------------------------------------------------------------------------

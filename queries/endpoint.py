@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from attackkg.builders.base import InputError
+from attackkg.builders.base import InputError, without_userinfo
 from attackkg.ontology.namespaces import AKG, METADATA_GRAPH
 
 if TYPE_CHECKING:
@@ -123,9 +123,9 @@ class Endpoint:
             ) from None
 
     def _query(self, text: str, form: str, graphs: list[str]) -> rdflib.query.Result:
-        from SPARQLWrapper import JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
+        from SPARQLWrapper import JSON, POST, TURTLE, URLENCODED
 
-        client = SPARQLWrapper(self.query_url, agent=USER_AGENT)
+        client = _sparql_client(self.query_url)
         client.setMethod(POST)
         client.setRequestMethod(URLENCODED)
         client.setOnlyConneg(True)  # no format=/output= parameters, the Accept header says it
@@ -169,17 +169,19 @@ class Endpoint:
             raise EndpointError("no Graph Store URL: give --endpoint BASE or --store-url URL")
         separator = "&" if "?" in self.store_url else "?"
         url = f"{self.store_url}{separator}graph={urllib.parse.quote(graph, safe='')}"
-        headers = {"User-Agent": USER_AGENT, **self._auth_headers()}
+        headers = {"User-Agent": USER_AGENT}
         if body is not None:
             headers["Content-Type"] = GRAPH_CONTENT_TYPE
             headers["Content-Length"] = str(length)
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        for name, value in self._auth_headers().items():
+            request.add_unredirected_header(name, value)  # never carried to where a redirect points
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read()
         except Exception as error:
-            raise self._error(error, started, url=_without_userinfo(self.store_url)) from None
+            raise self._error(error, started, url=without_userinfo(self.store_url)) from None
 
     # --- credentials and errors --------------------------------------------------------------
 
@@ -209,11 +211,11 @@ class Endpoint:
 
     @property
     def safe_query_url(self) -> str:
-        return _without_userinfo(self.query_url)
+        return without_userinfo(self.query_url)
 
     @property
     def safe_store_url(self) -> str:
-        return _without_userinfo(self.store_url or "")
+        return without_userinfo(self.store_url or "")
 
     def _error(self, error: BaseException, started: float, url: str | None = None) -> EndpointError:
         where = url or self.safe_query_url
@@ -420,11 +422,7 @@ def _iri(graph: str) -> str:
 def _check_url(url: str) -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise EndpointError(f"not an http(s) URL: {_without_userinfo(url)!r}")
-
-
-def _without_userinfo(url: str) -> str:
-    return re.sub(r"(\w+://)[^/@\s]*@", r"\1***@", url)
+        raise EndpointError(f"not an http(s) URL: {without_userinfo(url)!r}")
 
 
 def _is_timeout(error: BaseException) -> bool:
@@ -432,3 +430,18 @@ def _is_timeout(error: BaseException) -> bool:
 
     reason = getattr(error, "reason", None)
     return isinstance(error, (TimeoutError, socket.timeout)) or isinstance(reason, (TimeoutError, socket.timeout))
+
+
+def _sparql_client(url: str):
+    """A SPARQLWrapper client that sends credentials to the endpoint only, never on to a URL it
+    redirects to (urllib carries ordinary headers across redirects, even to another host)."""
+    from SPARQLWrapper import SPARQLWrapper
+
+    class Client(SPARQLWrapper):
+        def _createRequest(self):
+            request = super()._createRequest()
+            for name in [key for key in request.headers if key.lower() == "authorization"]:
+                request.add_unredirected_header(name, request.headers.pop(name))
+            return request
+
+    return Client(url, agent=USER_AGENT)

@@ -297,3 +297,48 @@ def test_publish_fails_when_the_server_holds_other_counts(fixture_store, capsys)
         assert puts[-1] == METADATA_GRAPH and set(puts) == set(local_counts(fixture_store))
         content_types = {headers["Content-Type"] for method, _, headers, _ in server.seen if method == "PUT"}
         assert content_types == {"application/n-triples"}
+
+
+class Redirect(BaseHTTPRequestHandler):
+    """Answers every request with a 303 to ``self.server.target`` (another host and port).
+
+    urllib follows a 303 after a POST (a query) as a GET; it follows no redirect of a PUT."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.server.seen.append(dict(self.headers))
+        self.send_response(303)
+        self.send_header("Location", self.server.target + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+
+def test_credentials_are_not_carried_to_where_a_redirect_points(fixture_store):
+    import os
+
+    env = {**os.environ, "ATTACK_KG_ENDPOINT_TOKEN": "tok-" + SECRET}
+    with fake_server(echo_authorization) as (elsewhere, target):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        server.seen, server.target = [], target.replace("127.0.0.1", "localhost")
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            for args in (
+                ["query", "sources", "--endpoint", url],
+                ["publish", "--endpoint", url, "--store", str(fixture_store)],
+            ):
+                result = run_cli(*args, env=env)
+                assert result.returncode == 1 and SECRET not in result.stderr + result.stdout
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert server.seen and all(headers.get("Authorization") == f"Bearer tok-{SECRET}" for headers in server.seen)
+    assert elsewhere.seen  # the query's redirect was followed ...
+    assert all("Authorization" not in headers for _, _, headers, _ in elsewhere.seen)  # ... without the token

@@ -74,6 +74,7 @@ class Route:
     body: bytes
     status: int = 200
     length: int | None = None  # Content-Length to claim (a truncated transfer claims more)
+    send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 class Server:
@@ -96,7 +97,8 @@ class Server:
                     self.send_error(route.status)
                     return
                 self.send_response(200)
-                self.send_header("Content-Length", str(route.length or len(route.body)))
+                if route.send_length:
+                    self.send_header("Content-Length", str(route.length or len(route.body)))
                 self.end_headers()
                 self.wfile.write(route.body)
 
@@ -342,6 +344,29 @@ def test_truncated_transfer_is_refused(server, releases, cache):
     server.serve(source, body, length=len(body) + 4096)
     with pytest.raises(SourceError, match=f"transfer cut short: received {len(body)} of {len(body) + 4096} bytes"):
         sources.fetch(source, mirror=server.url)
+    assert files_under(cache) == []
+
+
+def test_a_download_over_the_size_limit_is_cut_off(server, releases, cache, monkeypatch):
+    monkeypatch.setattr(sources, "MAX_DOWNLOAD", 1000)
+    source = pinned("sigma")
+    server.serve(source, releases["sigma"])  # announces its length: refused before reading
+    with pytest.raises(SourceError, match=r"announces \d+ bytes, over the 1000 limit"):
+        sources.fetch(source, mirror=server.url)
+    server.serve(source, releases["sigma"], send_length=False)  # says no length: cut off while reading
+    with pytest.raises(SourceError, match="more than 1000 bytes"):
+        sources.fetch(source, mirror=server.url)
+    assert files_under(cache) == []
+
+
+def test_a_password_in_a_mirror_url_is_neither_sent_nor_shown(server, releases, cache):
+    source = pinned("d3fend")
+    server.serve(source, releases["d3fend"])
+    mirror = server.url.replace("http://", "http://alice:s3cr3t-pa55@")
+    with pytest.raises(SourceError) as error:
+        sources.fetch(source, mirror=mirror)
+    assert "s3cr3t-pa55" not in str(error.value) and "***@" in str(error.value)
+    assert "password in the URL is not sent" in str(error.value)
     assert files_under(cache) == []
 
 
