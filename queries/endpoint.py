@@ -62,6 +62,10 @@ USER_AGENT = "attack-kg (SPARQLWrapper)"
 GRAPH_CONTENT_TYPE = "application/n-triples"
 
 
+# An answer larger than this is not read (a hostile or broken server must not fill memory);
+# every answer of the query library on the full data is under 50 MB.
+MAX_ANSWER = 512 * 1024 * 1024
+
 class EndpointError(InputError):
     """The server refused, failed or could not be reached; the message never holds credentials."""
 
@@ -144,10 +148,12 @@ class Endpoint:
         started = time.perf_counter()
         try:
             answer = client.query()
-            body = answer.response.read()
+            body = answer.response.read(MAX_ANSWER + 1)
             content_type = answer.response.headers.get("Content-Type", "")
         except Exception as error:  # SPARQLWrapper's, urllib's and socket errors alike
             raise self._error(error, started) from None
+        if len(body) > MAX_ANSWER:
+            raise EndpointError(f"the answer is larger than {MAX_ANSWER} bytes; not read", path=self.safe_query_url)
         return _parse_answer(body, content_type, form, self.safe_query_url)
 
     # --- Graph Store Protocol ----------------------------------------------------------------
