@@ -139,6 +139,19 @@ def without_userinfo(url: str) -> str:
     return re.sub(r"(\w+://)[^/@\s]*@", r"\1***@", url)
 
 
+def reachable(start: str, edges: dict[str, set[str]]) -> set[str]:
+    """``start`` and every node reachable from it along ``edges`` (a transitive closure, such as
+    ``rdfs:subClassOf*`` computed once in Python instead of as a SPARQL property path)."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        for nxt in edges.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
 # --- terms -------------------------------------------------------------------------------------
 
 TYPE = ox.NamedNode(RDF + "type")

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 import rdflib
 
-from attackkg.builders.base import TYPE, InputError, Report, akg, text
+from attackkg.builders.base import TYPE, InputError, Report, akg, reachable, text
 from attackkg.ontology.namespaces import (
     AKG,
     BASE,
@@ -223,7 +223,7 @@ def infer_from_triples(
     associative = {
         p
         for p in {*superproperties, *(p for _, p, _ in direct), *on_property.values()}
-        if MAY_BE_ASSOCIATED_WITH in _closure_of(p, superproperties)
+        if MAY_BE_ASSOCIATED_WITH in reachable(p, superproperties)
     }
 
     # relations[class] = {(property, artifact)}: direct triples and someValuesFrom restrictions
@@ -332,17 +332,6 @@ def _tactics_of(
     return tuple(sorted(found))
 
 
-def _closure_of(start: str, edges: dict[str, set[str]]) -> set[str]:
-    seen = {start}
-    stack = [start]
-    while stack:
-        for nxt in edges.get(stack.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return seen
-
-
 class _Closure:
     """``x rdfs:subClassOf* y`` for every y, memoized (a class is its own member)."""
 
@@ -353,7 +342,7 @@ class _Closure:
     def __call__(self, node: str) -> frozenset[str]:
         found = self.memo.get(node)
         if found is None:
-            found = self.memo[node] = frozenset(_closure_of(node, self.edges))
+            found = self.memo[node] = frozenset(reachable(node, self.edges))
         return found
 
 
@@ -444,7 +433,7 @@ def _rule_quads(store: ox.Store, graph: ox.NamedNode) -> list[ox.Quad]:
     superproperties: dict[str, set[str]] = defaultdict(set)
     for quad in hierarchy:
         superproperties[quad.subject.value].add(quad.object.value)
-    associative = {p for p in superproperties if MAY_BE_ASSOCIATED_WITH in _closure_of(p, superproperties)}
+    associative = {p for p in superproperties if MAY_BE_ASSOCIATED_WITH in reachable(p, superproperties)}
     associative.add(MAY_BE_ASSOCIATED_WITH)
     quads = hierarchy
     for predicate in (SUBCLASS_OF, ON_PROPERTY, SOME_VALUES_FROM, ATTACK_ID, D3FEND_ID, DEPRECATED, RELATED):

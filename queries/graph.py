@@ -59,7 +59,7 @@ import networkx as nx
 import pyoxigraph as ox
 import rdflib
 
-from attackkg.builders.base import InputError
+from attackkg.builders.base import InputError, reachable
 from attackkg.ontology.namespaces import (
     AKG,
     ATOMIC,
@@ -464,7 +464,7 @@ class _D3fend:
         superproperties: dict[str, set[str]] = defaultdict(set)
         for prop, parent in _pairs(store, SUBPROPERTY_OF, name):
             superproperties[prop].add(parent)
-        associative = {p for p in superproperties if MAY_BE_ASSOCIATED_WITH in _closure(p, superproperties)}
+        associative = {p for p in superproperties if MAY_BE_ASSOCIATED_WITH in reachable(p, superproperties)}
         associative.add(MAY_BE_ASSOCIATED_WITH)
         self.associative |= associative
 
@@ -513,9 +513,9 @@ class _D3fend:
         for sub, supers in self.superclasses.items():
             for sup in supers:
                 children[sup].add(sub)
-        techniques = _closure(D3F + "DefensiveTechnique", children) - {D3F + "DefensiveTechnique"}
-        tactics = (_closure(D3F + "DefensiveTactic", children) - {D3F + "DefensiveTactic"}) | self.typed_tactics
-        artifacts = _closure(D3F + "Artifact", children)
+        techniques = reachable(D3F + "DefensiveTechnique", children) - {D3F + "DefensiveTechnique"}
+        tactics = (reachable(D3F + "DefensiveTactic", children) - {D3F + "DefensiveTactic"}) | self.typed_tactics
+        artifacts = reachable(D3F + "Artifact", children)
         kinds: dict[str, str] = {}
         for node in techniques & self.d3fend_ids:
             kinds[node] = "d3fend-technique"
@@ -536,24 +536,13 @@ class _D3fend:
             if kind == "d3fend-technique":
                 tactics = {
                     t
-                    for cls in _closure(node, self.superclasses)
+                    for cls in reachable(node, self.superclasses)
                     for t in enables.get(cls, ())
                     if kinds.get(t) == "d3fend-tactic"
                 }
                 if tactics:
                     found[node] = tactics
         return found
-
-
-def _closure(start: str, edges: dict[str, set[str]]) -> set[str]:
-    seen = {start}
-    stack = [start]
-    while stack:
-        for nxt in edges.get(stack.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return seen
 
 
 # --- looking nodes up -----------------------------------------------------------------------------
