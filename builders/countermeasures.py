@@ -55,9 +55,9 @@ import rdflib
 from attackkg.builders.base import TYPE, InputError, Report, akg, reachable, text
 from attackkg.ontology.namespaces import (
     AKG,
-    BASE,
     COUNTERMEASURES_GRAPH,
     D3F,
+    MAPPING,
     OWL,
     PROV,
     RDF,
@@ -67,7 +67,6 @@ from attackkg.ontology.namespaces import (
 )
 
 SOURCE = "derived"
-MAPPING = BASE + "mapping/"
 
 SUBCLASS_OF = RDFS + "subClassOf"
 SUBPROPERTY_OF = RDFS + "subPropertyOf"

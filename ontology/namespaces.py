@@ -15,7 +15,8 @@ BASE = "https://w3id.org/attack-kg/"
 AKG = BASE + "ns#"  # the project's vocabulary (ontology/*.ttl)
 GRAPH = BASE + "graph/"  # named graphs
 STIX = BASE + "stix/"
-ATOMIC = BASE + "atomic/"  # Atomic Red Team tests, by GUID  # STIX objects that have no ATT&CK URL (relationships, identities)
+ATOMIC = BASE + "atomic/"  # Atomic Red Team tests, by GUID
+MAPPING = BASE + "mapping/"  # derived countermeasure mappings (builders/countermeasures.py)  # STIX objects that have no ATT&CK URL (relationships, identities)
 CVE = "https://www.cve.org/CVERecord?id="
 
 ATTACK = "https://attack.mitre.org/"
