@@ -423,6 +423,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from attackkg.builders.store import export, open_store
 
+    Progress(sys.stderr.isatty())(f"writing {args.file} (a few seconds for a full build)")
     if args.file.suffix.lower() in GRAPH_FORMATS:
         from attackkg.queries.graph import to_networkx, write_graph
 
