@@ -482,7 +482,19 @@ def triples(inference: Inference) -> Iterator[ox.Triple]:
     source = ox.NamedNode(inference.d3fend_graph) if inference.d3fend_graph else None
     artifact_mapping, mitigation_mapping = akg("ArtifactMapping"), akg("MitigationMapping")
 
-    edges: set[tuple[str, str]] = set()
+    edges: set[tuple[str, str, str]] = set()
+
+    def common(subject: ox.NamedNode, m, edge: str) -> Iterator[ox.Triple]:
+        """What both kinds of mapping node carry: the defensive tactic, the D3FEND graph it was
+        derived from, and (once per pair) the one-hop edge technique -> defensive technique."""
+        for tactic in inference.tactics.get(m.defensive_technique, ()):
+            yield ox.Triple(subject, p["defensiveTactic"], node(tactic))
+        if source is not None:
+            yield ox.Triple(subject, derived_from, source)
+        if (edge, m.technique, m.defensive_technique) not in edges:
+            edges.add((edge, m.technique, m.defensive_technique))
+            yield ox.Triple(technique(m.technique), p[edge], node(m.defensive_technique))
+
     for m in inference.mappings:
         subject = ox.NamedNode(mapping_iri(m))
         yield ox.Triple(subject, TYPE, artifact_mapping)
@@ -496,19 +508,12 @@ def triples(inference: Inference) -> Iterator[ox.Triple]:
         yield ox.Triple(subject, p["defensiveArtifact"], node(m.defensive_artifact))
         yield ox.Triple(subject, p["defensiveRelation"], node(m.defensive_relation))
         yield ox.Triple(subject, p["defensiveTechnique"], node(m.defensive_technique))
-        for tactic in inference.tactics.get(m.defensive_technique, ()):
-            yield ox.Triple(subject, p["defensiveTactic"], node(tactic))
-        if source is not None:
-            yield ox.Triple(subject, derived_from, source)
-        if (m.technique, m.defensive_technique) not in edges:
-            edges.add((m.technique, m.defensive_technique))
-            yield ox.Triple(technique(m.technique), p["counteredBy"], node(m.defensive_technique))
+        yield from common(subject, m, "counteredBy")
 
     for mitigation, defenses in sorted(inference.related.items()):
         for d in sorted(defenses):
             yield ox.Triple(technique(mitigation), p["relatedDefensiveTechnique"], node(d))
 
-    edges.clear()
     for m in inference.mitigation_mappings:
         subject = ox.NamedNode(mapping_iri(m))
         yield ox.Triple(subject, TYPE, mitigation_mapping)
@@ -516,13 +521,7 @@ def triples(inference: Inference) -> Iterator[ox.Triple]:
         yield ox.Triple(subject, p["mappedAttackId"], text(m.technique))
         yield ox.Triple(subject, p["viaMitigation"], technique(m.mitigation))
         yield ox.Triple(subject, p["defensiveTechnique"], node(m.defensive_technique))
-        for tactic in inference.tactics.get(m.defensive_technique, ()):
-            yield ox.Triple(subject, p["defensiveTactic"], node(tactic))
-        if source is not None:
-            yield ox.Triple(subject, derived_from, source)
-        if (m.technique, m.defensive_technique) not in edges:
-            edges.add((m.technique, m.defensive_technique))
-            yield ox.Triple(technique(m.technique), p["counteredByViaMitigation"], node(m.defensive_technique))
+        yield from common(subject, m, "counteredByViaMitigation")
 
     for attack_id, reason in sorted(inference.gaps.items()):
         yield ox.Triple(technique(attack_id), p["countermeasureGap"], node(reason))
