@@ -1,0 +1,136 @@
+"""What every ``attack-kg`` command shares: the store and endpoint options, progress lines, and
+the output formats (plain tables, W3C SPARQL results)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXAMPLE_BUILD = (
+    "attack-kg build --attack ../shared/data/attack/enterprise-attack-18.1.json.gz \\\n"
+    "    --d3fend ../shared/data/d3fend/1.2.0/d3fend.ttl --sigma ../shared/data/sigma --store S"
+)
+
+
+
+class Progress:
+    """Progress lines on stderr when it is a terminal (or when asked), silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(f"attack-kg: {message}", file=sys.stderr, flush=True)
+
+
+def store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        type=Path,
+        help="store folder (default: $ATTACK_KG_STORE, else attack-kg/store in your user data folder)",
+    )
+
+
+
+ENDPOINT_HELP = (
+    "SPARQL server URLs: --endpoint BASE uses Oxigraph's layout, queries at BASE/query and the Graph Store at\n"
+    "BASE/store (a URL ending in /query is taken as the query URL). Other servers: give --query-url (and\n"
+    "--store-url to publish), e.g. Fuseki .../ds/sparql and .../ds/data. Credentials come from the environment,\n"
+    "never from the command line, and are never printed: ATTACK_KG_ENDPOINT_TOKEN (bearer token), or\n"
+    "ATTACK_KG_ENDPOINT_USER and ATTACK_KG_ENDPOINT_PASSWORD (HTTP basic)."
+)
+
+
+def endpoint_options(parser: argparse.ArgumentParser, publish: bool = False) -> None:
+    parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        required=False,
+        help="SPARQL server base URL: queries go to URL/query"
+        + (", graphs to URL/store" if publish else "")
+        + " (Oxigraph's layout; see below)",
+    )
+    parser.add_argument("--query-url", metavar="URL", help="the server's SPARQL query URL, when not BASE/query")
+    if publish:
+        parser.add_argument(
+            "--store-url", metavar="URL", help="the server's Graph Store Protocol URL, when not BASE/store"
+        )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=60.0,
+        help="give up on a request to the server after this long (default: 60)",
+    )
+
+
+
+def write_result(result, fmt: str) -> None:
+    """Print a query result: a table, or a W3C SPARQL results format; Turtle for graphs."""
+    out = sys.stdout
+    if result.type in ("CONSTRUCT", "DESCRIBE"):
+        out.write(result.graph.serialize(format="turtle"))
+        return
+    if fmt == "table":
+        if result.type == "ASK":
+            print("true" if result.askAnswer else "false")
+            return
+        columns = [str(v) for v in result.vars]
+        table = [[_cell(row.get(var)) for var in result.vars] for row in result.bindings]
+        print(format_table(columns, table))
+        print(f"({len(table)} row{'s' if len(table) != 1 else ''})", file=sys.stderr)
+        return
+    if result.type == "ASK" and fmt in ("csv", "tsv"):  # the W3C CSV/TSV formats have no booleans
+        print("true" if result.askAnswer else "false")
+        return
+    if fmt == "tsv":  # rdflib has no TSV results serializer
+        out.write(_tsv(result))
+        return
+    data = result.serialize(format=fmt)
+    out.write(data.decode("utf-8") if isinstance(data, bytes) else data)
+    if fmt in ("json", "xml"):
+        out.write("\n")
+
+
+def _tsv(result) -> str:
+    """SPARQL 1.1 Query Results TSV: ``?var`` headers, each term in N-Triples syntax (tabs and
+    line breaks in literals escaped by pyoxigraph's serializer), an empty cell when unbound."""
+    import pyoxigraph as ox
+    import rdflib
+
+    def term(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, rdflib.URIRef):
+            return str(ox.NamedNode(str(value)))
+        if isinstance(value, rdflib.BNode):
+            return f"_:{value}"
+        if value.language:
+            return str(ox.Literal(str(value), language=value.language))
+        if value.datatype is not None and str(value.datatype) != XSD_STRING:
+            return str(ox.Literal(str(value), datatype=ox.NamedNode(str(value.datatype))))
+        return str(ox.Literal(str(value)))
+
+    lines = ["\t".join(f"?{v}" for v in result.vars)]
+    lines += ["\t".join(term(row.get(v)) for v in result.vars) for row in result.bindings]
+    return "\n".join(lines) + "\n"
+
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value)
+
+
+def format_table(columns: list[str], table: list[list[str]], width: int = 60) -> str:
+    """A plain-text table, each cell cut at ``width`` characters."""
+    cut = [[c if len(c) <= width else c[: width - 1] + "…" for c in row] for row in table]
+    widths = [max([len(col)] + [len(row[i]) for row in cut]) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cut]
+    return "\n".join(lines)
