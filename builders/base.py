@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -56,6 +57,14 @@ class Report:
     counts: Counter = field(default_factory=Counter)
     skipped: list[InputError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+def package_version() -> str:
+    """attack-kg's installed version (``unknown`` when run from a tree that was never installed)."""
+    try:
+        return metadata.version("attack-kg")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -12,14 +12,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 
 from attackkg.builders import attack
-from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, text, typed
+from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, package_version, text, typed
 from attackkg.builders.store import as_dataset, new_generation
 from attackkg.ontology.namespaces import METADATA_GRAPH, VOID
 
@@ -188,10 +187,7 @@ def _unresolved_tags(sigma, rules, store: ox.Store, attack_graphs: list[str]) ->
 
 def metadata_triples(reports: list[Report], built_at: datetime) -> list[ox.Triple]:
     """The metadata graph: per named graph, where it came from, version, SHA-256, size, when."""
-    try:
-        version = metadata.version("attack-kg")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
+    version = package_version()
     when = typed(built_at.isoformat().replace("+00:00", "Z"), "dateTime")
     out: list[ox.Triple] = []
     for report in reports:

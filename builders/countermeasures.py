@@ -58,10 +58,12 @@ from attackkg.ontology.namespaces import (
     COUNTERMEASURES_GRAPH,
     D3F,
     MAPPING,
+    MITIGATION_ID,
     OWL,
     PROV,
     RDF,
     RDFS,
+    TECHNIQUE_ID,
     attack_iri,
     graph_iri,
 )
@@ -83,8 +85,6 @@ RELATED = D3F + "related"
 ATTACK_ID = D3F + "attack-id"
 D3FEND_ID = D3F + "d3fend-id"
 
-TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
-MITIGATION_ID = re.compile(r"^M\d{4}$")
 
 # Why a technique has no artifact mapping (individuals of akg:CountermeasureGap).
 NO_D3FEND_CLASS = AKG + "NoD3fendClass"

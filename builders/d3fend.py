@@ -33,15 +33,13 @@ import pyoxigraph as ox
 import rdflib
 
 from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, sha256_of
-from attackkg.ontology.namespaces import ATTACK, D3F, DCTERMS, OWL, attack_iri, graph_iri
+from attackkg.ontology.namespaces import ATTACK, D3F, DCTERMS, MITIGATION_ID, OWL, TECHNIQUE_ID, attack_iri, graph_iri
 
 SOURCE = "d3fend"
 ONTOLOGY = "http://d3fend.mitre.org/ontologies/d3fend.owl"
 VERSION_INFO = OWL + "versionInfo"
 TITLE = DCTERMS + "title"
 ATTACK_ID = D3F + "attack-id"
-TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
-MITIGATION_ID = re.compile(r"^M\d{4}$")
 VERSION_IN_NAME = re.compile(r"(?<![\d.])v?(\d+\.\d+(?:\.\d+)?)(?![\d])")
 FILE_NAMES = ("d3fend.ttl", "d3fend-protege.ttl", "d3fend.ttl.gz")
 

@@ -46,13 +46,14 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
 import platformdirs
 
-from attackkg.builders.base import InputError, sha256_of, without_userinfo
+from attackkg.builders.base import InputError, package_version, sha256_of, without_userinfo
+from attackkg.builders.files import write_text
 
 CACHE_ENV = "ATTACK_KG_CACHE"
 MIRROR_ENV = "ATTACK_KG_MIRROR"
@@ -256,10 +257,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, str]:
 
 def lock_document(fetched: Sequence[Fetched]) -> dict:
     """The lock file for what was fetched: per source, kind, version, URL, file and SHA-256."""
-    try:
-        version = metadata.version("attack-kg")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
+    version = package_version()
     sources = {}
     for item in fetched:
         source = item.source
@@ -284,15 +282,7 @@ def write_lock(fetched: Sequence[Fetched], path: str | os.PathLike) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("the folder to write into does not exist", path=directory)
-    text = json.dumps(lock_document(fetched), indent=2) + "\n"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text(path, json.dumps(lock_document(fetched), indent=2) + "\n", what="write the lock file")
 
 
 # --- locations ---------------------------------------------------------------------------------
@@ -453,10 +443,7 @@ def _download(source: Source, url: str, target: Path, timeout: float, meter: Tex
 
 def _stream(source: Source, url: str, out, timeout: float, meter: TextIO | None) -> str:
     """Copy the response body to ``out``; returns its SHA-256. Every failure is a SourceError."""
-    try:
-        version = metadata.version("attack-kg")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
+    version = package_version()
     if urllib.parse.urlsplit(url).username is not None:
         raise SourceError("a user name or password in the URL is not sent; use a URL without one", source.key, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"attack-kg/{version}"})
@@ -517,11 +504,7 @@ def _write_record(target: Path, url: str, sha256: str, verified: bool) -> None:
         "verified": verified,
         "downloaded": datetime.now(tz=timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }
-    path = _record_path(target)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=target.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(record, stream, indent=2)
-    os.replace(temporary, path)
+    write_text(_record_path(target), json.dumps(record, indent=2), what="write to the download cache")
 
 
 def _read_record(target: Path) -> dict:

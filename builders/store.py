@@ -30,6 +30,7 @@ import rdflib
 from oxrdflib import OxigraphStore
 
 from attackkg.builders.base import InputError
+from attackkg.builders.files import atomic_path
 from attackkg.ontology.namespaces import PREFIXES
 
 CURRENT = "current"
@@ -175,15 +176,8 @@ def export(store: ox.Store, path: str | os.PathLike) -> int:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("the folder to write into does not exist", path=directory)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    os.close(handle)
-    try:
-        count = _write(store, temporary, suffix, rdf_format, keeps_graphs)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return count
+    with atomic_path(path, what="export") as temporary:
+        return _write(store, str(temporary), suffix, rdf_format, keeps_graphs)
 
 
 def _write(store: ox.Store, target: str, suffix: str, rdf_format, keeps_graphs: bool) -> int:

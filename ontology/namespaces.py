@@ -61,6 +61,9 @@ _ATTACK_PATHS = {
     "DC": "datacomponents",
     "DET": "detectionstrategies",
 }
+# The one shape of each kind of ATT&CK ID (upper case; Sigma's lower-case tags are upper-cased first).
+TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+MITIGATION_ID = re.compile(r"^M\d{4}$")
 _ATTACK_ID = re.compile(r"^(TA|T|M|G|S|C|DS|DC|DET)(\d{4})(?:\.(\d{3}))?$")
 _SAFE_SEGMENT = re.compile(r"[^A-Za-z0-9._~-]")
 

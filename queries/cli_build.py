@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from attackkg.builders.base import InputError
+from attackkg.builders.files import write_text
 from attackkg.queries.cli_common import EXAMPLE_BUILD, Progress, format_table, store_option
 
 GRAPH_FORMATS = (".graphml", ".gexf", ".json")
@@ -303,10 +303,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    try:
-        args.output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot write: {error.strerror}", path=args.output) from None
+    write_text(args.output, text, what="write the diff")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

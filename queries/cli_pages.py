@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from attackkg.builders.base import InputError
+from attackkg.builders.files import write_text
 from attackkg.queries.cli_common import format_table, store_option
 
 PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "all")
@@ -80,7 +81,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(page)
     else:
-        report.write_text(args.output, page)
+        write_text(args.output, page, what="write the page")
     return 0
 
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -60,6 +59,7 @@ import pyoxigraph as ox
 import rdflib
 
 from attackkg.builders.base import InputError, reachable
+from attackkg.builders.files import atomic_path
 from attackkg.ontology.namespaces import (
     AKG,
     ATOMIC,
@@ -70,6 +70,7 @@ from attackkg.ontology.namespaces import (
     PREFIXES,
     RDF,
     RDFS,
+    TECHNIQUE_ID,
     XSD,
     attack_iri,
 )
@@ -183,7 +184,6 @@ _KIND_OF_ATTACK_PATH = {
     "datacomponents": "data-component",
     "detectionstrategies": "detection-strategy",
 }
-_TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 _UUID = "urn:uuid:"  # Sigma rules
 _CURIES = sorted(((ns, prefix) for prefix, ns in PREFIXES.items()), key=lambda item: -len(item[0]))
 
@@ -452,7 +452,7 @@ class _D3fend:
     def read(self, store: ox.Store, graph: ox.NamedNode) -> None:
         name = graph.value
         for technique, cls in _pairs(store, AKG + "d3fendClass", name):
-            if _TECHNIQUE_ID.match(attack_id_of(technique) or ""):
+            if TECHNIQUE_ID.match(attack_id_of(technique) or ""):
                 self.merged[cls] = technique
         self.skipped.update(individual for _, individual in _pairs(store, AKG + "d3fendMitigation", name))
         for cls, ident in _select(store, f"SELECT ?s ?o WHERE {{ GRAPH <{name}> {{ ?s <{D3FEND_ID}> ?o }} }}"):
@@ -610,9 +610,7 @@ def write_graph(graph: nx.MultiDiGraph, path: str | os.PathLike) -> tuple[int, i
     out = graph.copy()
     # XML formats take scalar attributes only: lists become space-separated strings.
     out.graph = {k: " ".join(v) if isinstance(v, (list, tuple)) else v for k, v in graph.graph.items()}
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    os.close(handle)
-    try:
+    with atomic_path(path, what="export") as temporary:
         if suffix == ".graphml":
             nx.write_graphml(out, temporary)
         elif suffix == ".gexf":
@@ -627,13 +625,6 @@ def write_graph(graph: nx.MultiDiGraph, path: str | os.PathLike) -> tuple[int, i
             data = nx.node_link_data(graph, edges="edges")
             with open(temporary, "w", encoding="utf-8") as stream:
                 json.dump(data, stream, ensure_ascii=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would make it, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return graph.number_of_nodes(), graph.number_of_edges()
 
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +55,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from attackkg.builders.base import InputError
-from attackkg.ontology.namespaces import COUNTERMEASURES_GRAPH, D3F, ENTERPRISE_TACTICS, attack_iri
+from attackkg.builders.files import write_text
+from attackkg.ontology.namespaces import COUNTERMEASURES_GRAPH, D3F, ENTERPRISE_TACTICS, TECHNIQUE_ID, attack_iri
 from attackkg.queries import rows
 
 FORMATS = ("markdown", "html")
@@ -73,7 +73,6 @@ SIGMA_BLOB = SIGMA_REPOSITORY + "/blob/master/"
 ATOMIC_REPOSITORY = "https://github.com/redcanaryco/atomic-red-team"
 ATOMIC_BLOB = ATOMIC_REPOSITORY + "/blob/master/"
 
-_TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 _CITATION = re.compile(r"\s*\(Citation:[^)]*\)")
 _TACTIC_ORDER = {tactic_id: index for index, tactic_id in enumerate(ENTERPRISE_TACTICS.values())}
 
@@ -246,7 +245,7 @@ def github_anchor(heading: str) -> str:
 def normalize_id(technique: str) -> str:
     """``t1204.001`` and ``T1204/001`` -> ``T1204.001``; InputError when it is not a technique ID."""
     value = technique.strip().upper().replace("/", ".")
-    if not _TECHNIQUE_ID.match(value):
+    if not TECHNIQUE_ID.match(value):
         raise InputError(f"not an ATT&CK technique ID: {technique!r} (expected T1234 or T1234.001)")
     return value
 
@@ -680,30 +679,6 @@ def render_index(coverage: Coverage, fmt: str = "markdown") -> str:
             body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
         body.append("</table>")
     return _html_document("ATT&CK technique coverage", body)
-
-
-# --- writing files ----------------------------------------------------------------------------
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
-    a failure leaves any previous file as it was."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError("the folder to write into does not exist", path=directory)
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as error:
-        raise InputError(f"cannot write: {error.strerror}", path=directory) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def report(target, technique: str, fmt: str = "markdown") -> str:
