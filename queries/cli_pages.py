@@ -45,7 +45,8 @@ def _report_parsers(commands) -> None:
         help="an ATT&CK Navigator layer (format 4.5) scoring techniques by coverage",
         description="Write an ATT&CK Navigator layer (layer format 4.5) that scores every technique of the domain "
         "by its Sigma rule files, D3FEND countermeasures, ATT&CK mitigations, Atomic tests, or how many of "
-        "those kinds cover it (combined). With --group, only the techniques the group uses are in the layer.",
+        "those kinds cover it (combined). With --group, only the techniques the group uses are in the layer: as ATT&CK counts them, its own and those "
+        "of the campaigns attributed to it (--direct-only: its own).",
         epilog="Example:\n  attack-kg layer --score combined --group G0016 -o apt29.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -53,6 +54,11 @@ def _report_parsers(commands) -> None:
         "--score", required=True, choices=["sigma", "d3fend", "mitigations", "atomic", "combined"], help="what to count"
     )
     layer.add_argument("--group", metavar="GROUP", help="only this group's techniques (G0016, or a name or alias)")
+    layer.add_argument(
+        "--direct-only",
+        action="store_true",
+        help="with --group: the group's own uses only, not its attributed campaigns'",
+    )
     layer.add_argument(
         "--domain", choices=["enterprise", "mobile", "ics"], default="enterprise", help="default: enterprise"
     )
@@ -89,7 +95,11 @@ def _cmd_layer(args: argparse.Namespace) -> int:
     from attackkg.builders.store import open_store
     from attackkg.queries import layer
 
-    built = layer.build_layer(open_store(args.store), args.score, group=args.group, domain=args.domain)
+    if args.direct_only and not args.group:
+        raise InputError("--direct-only goes with --group")
+    built = layer.build_layer(
+        open_store(args.store), args.score, group=args.group, domain=args.domain, direct_only=args.direct_only
+    )
     if args.output is None:
         sys.stdout.write(layer.to_json(built))
     else:
@@ -129,7 +139,9 @@ def _graph_commands(commands) -> None:
         help="the fewest countermeasures covering the most of a group's (or campaign's) techniques",
         description="Greedy set cover: for the techniques of a group, campaign or software (what it uses), or of "
         "technique IDs, pick countermeasures one at a time, each covering the most techniques not yet covered, "
-        "and print the coverage reached at each step. Also prints each kind's coverage of the set.",
+        "and print the coverage reached at each step. Also prints each kind's coverage of the set. A group's "
+        "techniques are counted as ATT&CK counts them: its own uses and those of the campaigns attributed to it "
+        "(--direct-only: its own); the output says how many came through campaigns.",
         epilog="Examples:\n  attack-kg cover G0016 --kind d3fend --top 10\n  attack-kg cover T1204.001 T1566.002 T1059",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -143,6 +155,9 @@ def _graph_commands(commands) -> None:
         help="what covers a technique (default: d3fend, D3FEND techniques by artifact inference)",
     )
     cover.add_argument("--top", metavar="N", type=int, help="stop after N countermeasures")
+    cover.add_argument(
+        "--direct-only", action="store_true", help="a group's own uses only, not its attributed campaigns'"
+    )
     cover.add_argument(
         "--include-software", action="store_true", help="also the techniques of the software the group uses"
     )
@@ -219,6 +234,23 @@ def _explain_no_paths(graph, technique: str, kinds) -> None:
     print(f"attack-kg: no {'/'.join(kinds)} paths from {data['id']}{why}", file=sys.stderr)
 
 
+def _through_campaigns(graph, names: list[str], analysis) -> dict[str, list[str]]:
+    """Techniques of the named groups known only through their attributed campaigns -> the campaign IDs."""
+    direct: set[str] = set()
+    through: dict[str, set[str]] = {}
+    for name in names:
+        node = analysis.find_node(graph, name)
+        if graph.nodes[node].get("kind") != "group":
+            direct.update(analysis.techniques_of(graph, [name]))
+            continue
+        for technique, how in analysis.group_techniques(graph, node).items():
+            if "direct" in how:
+                direct.add(technique)
+            else:
+                through.setdefault(technique, set()).update(how)
+    return {t: sorted(cs) for t, cs in through.items() if t not in direct}
+
+
 def _cmd_cover(args: argparse.Namespace) -> int:
     import json
 
@@ -227,9 +259,12 @@ def _cmd_cover(args: argparse.Namespace) -> int:
     if args.top is not None and args.top < 1:
         raise InputError("--top takes a positive number")
     graph = _path_graph(args.store)
-    techniques = analysis.techniques_of(graph, args.names, include_software=args.include_software)
+    techniques = analysis.techniques_of(
+        graph, args.names, include_software=args.include_software, direct_only=args.direct_only
+    )
     if not techniques:
         raise InputError(f"{' '.join(args.names)}: no techniques to cover")
+    through = _through_campaigns(graph, args.names, analysis) if not args.direct_only else {}
     cover_of = analysis.coverage(graph, techniques)
     result = analysis.set_cover(graph, techniques, kind=args.kind, top=args.top, cover_of=cover_of)
     names = [analysis.node_info(graph, analysis.find_node(graph, n)) for n in args.names]
@@ -237,6 +272,7 @@ def _cmd_cover(args: argparse.Namespace) -> int:
         data = {
             "for": names,
             "techniques": [graph.nodes[t]["id"] for t in techniques],
+            "through_campaigns": {graph.nodes[t]["id"]: campaigns for t, campaigns in sorted(through.items())},
             "coverage": cover_of.summary(),
             "kind": args.kind,
             "steps": [
@@ -256,7 +292,12 @@ def _cmd_cover(args: argparse.Namespace) -> int:
         return 0
     who = ", ".join(f"{n['id']} {n['label']}" if n["label"] != n["id"] else n["id"] for n in names)
     total = len(techniques)
-    print(f"{who}: {total} technique{'s' if total != 1 else ''}")
+    print(f"{who}: {total} technique{'s' if total != 1 else ''}", end="")
+    if through:
+        campaigns = sorted({c for cs in through.values() for c in cs})
+        print(f", {len(through)} of them only through attributed campaigns ({', '.join(campaigns)}; --direct-only "
+              "leaves them out)", end="")
+    print()
     shares = [f"{k} {v['covered']}/{total} ({100 * v['fraction']:.0f}%)" for k, v in cover_of.summary().items()]
     print("covered by " + ", ".join(shares))
     print()

@@ -117,9 +117,11 @@ def build_layer(
     group: str | None = None,
     domain: str = "enterprise",
     coverage: Coverage | None = None,
+    direct_only: bool = False,
 ) -> dict:
     """The layer as a JSON-ready dict. ``coverage`` (from :func:`load_coverage`) may be given to
-    make several layers from one read of the store."""
+    make several layers from one read of the store. With ``group``, the group's techniques as
+    ATT&CK counts them: its own uses and its attributed campaigns' (``direct_only``: its own)."""
     if score not in SCORES:
         raise InputError(f"unknown score {score!r}; use one of {', '.join(SCORES)}")
     if domain not in DOMAINS and domain not in DOMAINS.values():
@@ -145,7 +147,8 @@ def build_layer(
 
     group_row = None
     if group is not None:
-        group_rows = [r for r in rows(target, "report-group", group=group) if str(r.get("graph")) in graphs]
+        params = {"group": group, **({"direct_only": "true"} if direct_only else {})}
+        group_rows = [r for r in rows(target, "report-group", **params) if str(r.get("graph")) in graphs]
         ids = sorted({str(r["group_id"]) for r in group_rows})
         if not ids:
             raise InputError(f"no ATT&CK group {group!r} (ID, name or alias) in the {domain_id} release")
@@ -153,6 +156,7 @@ def build_layer(
             raise InputError(f"{group!r} names several groups ({', '.join(ids)}); give the group ID")
         group_row = group_rows[0]
         used = {str(r["technique"]) for r in group_rows if r.get("technique")}
+        through_campaigns = used - {str(r["technique"]) for r in group_rows if str(r.get("via")) == "direct"}
         pages = [p for p in pages if p.attack_id in used]
 
     scores = {p.attack_id: score_of(p, score, kinds) for p in pages}
@@ -185,8 +189,15 @@ def build_layer(
     if group_row is not None:
         group_name = str(group_row.get("group_name") or group_row["group_id"])
         name += f" of {group_name} ({group_row['group_id']})"
+        campaigns = sorted({str(r["via"]) for r in group_rows if r.get("via") and str(r["via"]) != "direct"})
+        how = (
+            "uses itself (ATT&CK 'uses'; --direct-only)"
+            if direct_only
+            else f"uses, itself or through its attributed campaigns ({len(through_campaigns)} only through "
+            f"{', '.join(campaigns) or 'none'})"
+        )
         description += (
-            f" Only the {len(pages)} techniques {group_name} ({group_row['group_id']}) uses (ATT&CK 'uses') "
+            f" Only the {len(pages)} techniques {group_name} ({group_row['group_id']}) {how} "
             "are in the layer; the others are left unscored."
         )
     else:

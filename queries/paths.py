@@ -47,7 +47,8 @@ USES = "akg:uses"
 
 # The ATT&CK, Sigma and derived edges the searches walk (to_networkx(predicates=...) reads only
 # these, plus D3FEND's, when nothing else is wanted); akg:uses for the techniques of a group.
-PATH_PREDICATES = (SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, "akg:revokedBy")
+ATTRIBUTED_TO = "akg:attributedTo"
+PATH_PREDICATES = (SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, ATTRIBUTED_TO, "akg:revokedBy")
 
 # The kind of node each path kind ends at.
 TARGET_KIND = {
@@ -248,10 +249,37 @@ def path_edges(found: Iterable[CountermeasurePath]) -> set[tuple[str, str, str]]
 # --- sets of techniques -----------------------------------------------------------------------------
 
 
-def techniques_of(graph: nx.MultiDiGraph, names: Iterable[str], include_software: bool = False) -> list[str]:
-    """The techniques a list of names stands for: a technique ID is itself; a group, campaign or
-    software ID is the techniques it ``akg:uses`` (with ``include_software``, also those the
-    software it uses uses). Sorted by ATT&CK ID, without duplicates."""
+def campaigns_of(graph: nx.MultiDiGraph, group: str) -> list[str]:
+    """The campaigns ATT&CK attributes to ``group`` (STIX ``attributed-to``, ``akg:attributedTo``)."""
+    return sorted(
+        c for c, keys in graph.pred[group].items() if ATTRIBUTED_TO in keys and graph.nodes[c].get("kind") == "campaign"
+    )
+
+
+def group_techniques(graph: nx.MultiDiGraph, group: str, direct_only: bool = False) -> dict[str, list[str]]:
+    """A group's techniques as ATT&CK counts them (its group pages, mitreattack-python's
+    ``get_techniques_used_by_group``): those it ``akg:uses`` and those every campaign attributed
+    to it uses. Technique node -> how it is known: ``"direct"`` and/or campaign IDs (C0024).
+    ``direct_only`` keeps the group's own uses."""
+    users = [(group, "direct")]
+    if not direct_only:
+        users += [(c, graph.nodes[c].get("id", c)) for c in campaigns_of(graph, group)]
+    known: dict[str, list[str]] = {}
+    for user, how in users:
+        for used, keys in graph.succ[user].items():
+            if USES in keys and graph.nodes[used].get("kind") == "technique":
+                known.setdefault(used, []).append(how)
+    return known
+
+
+def techniques_of(
+    graph: nx.MultiDiGraph, names: Iterable[str], include_software: bool = False, direct_only: bool = False
+) -> list[str]:
+    """The techniques a list of names stands for: a technique ID is itself; a campaign or
+    software ID is the techniques it ``akg:uses``; a group ID is its techniques as ATT&CK counts
+    them (:func:`group_techniques`: its own uses and its attributed campaigns'; ``direct_only``,
+    its own). With ``include_software``, also the techniques of the software they use. Sorted by
+    ATT&CK ID, without duplicates."""
     found: set[str] = set()
     for name in names:
         node = find_node(graph, name)
@@ -260,9 +288,16 @@ def techniques_of(graph: nx.MultiDiGraph, names: Iterable[str], include_software
             found.add(node)
         elif kind in ("group", "campaign", "software"):
             actors = [node]
+            if kind == "group":
+                found.update(group_techniques(graph, node, direct_only))
+                if not direct_only:
+                    actors += campaigns_of(graph, node)
             if include_software:
                 actors += [
-                    s for s, keys in graph.succ[node].items() if USES in keys and graph.nodes[s]["kind"] == "software"
+                    s
+                    for actor in list(actors)
+                    for s, keys in graph.succ[actor].items()
+                    if USES in keys and graph.nodes[s]["kind"] == "software"
                 ]
             for actor in actors:
                 for used, keys in graph.succ[actor].items():

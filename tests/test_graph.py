@@ -511,16 +511,20 @@ def test_full_cover_g0016_agrees_with_the_graph(full_store):
     code, out = _run("cover", "G0016", "--kind", "d3fend", "--format", "json", "--store", str(full_store))
     assert code == 0
     data = json.loads(out)
-    # recomputed apart from the path search: the group's techniques and the one-hop akg:counteredBy
-    # edges, read with SPARQL from the store
+    # recomputed apart from the path search: the group's techniques (its own uses and those of the
+    # campaigns attributed to it, as ATT&CK counts them) and the one-hop akg:counteredBy edges,
+    # read with SPARQL from the store
     store = open_store(full_store)
     group = attack_iri("G0016")
     techniques = {
         row[0].value
         for row in store.query(
-            f"SELECT ?t WHERE {{ <{group}> <{AKG}uses> ?t . ?t a <{AKG}Technique> }}", use_default_graph_as_union=True
+            f"SELECT ?t WHERE {{ {{ <{group}> <{AKG}uses> ?t }} UNION "
+            f"{{ ?c <{AKG}attributedTo> <{group}> ; a <{AKG}Campaign> ; <{AKG}uses> ?t }} ?t a <{AKG}Technique> }}",
+            use_default_graph_as_union=True,
         )
     }
+    assert len(techniques) == 119
     assert sorted(data["techniques"]) == sorted(t.rsplit("/techniques/", 1)[1].replace("/", ".") for t in techniques)
     countered: dict[str, set[str]] = {}
     for t, _, ident in store.query(
