@@ -15,6 +15,7 @@ import yaml
 
 from attackkg.builders import atomic
 from attackkg.builders.base import InputError, sha256_of
+from attackkg.builders.build import build_source
 from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG, RDFS, atomic_test_iri, attack_iri, graph_iri
 
@@ -120,7 +121,7 @@ def test_build_fills_its_own_named_graph_with_the_tests():
     data = atomic.load(FIXTURES)
     name = atomic.graph_name(data)
     assert name == graph_iri("atomic", "unknown")
-    report = atomic.build(data, dataset.graph(rdflib.URIRef(name)))
+    report = build_source("atomic", data, dataset.graph(rdflib.URIRef(name)))
     assert (report.source, report.graph, report.version, report.title) == (
         "atomic",
         name,
@@ -150,7 +151,7 @@ def test_triples_of_one_test():
     data = atomic.load(FIXTURES)
     subject = rdflib.URIRef(atomic_test_iri("e9795c8d-42aa-4ed4-ad80-551ed793d006"))
     graph = oxigraph_dataset().graph(rdflib.URIRef(atomic.graph_name(data)))
-    atomic.build(data, graph)
+    build_source("atomic", data, graph)
     akg = rdflib.Namespace(AKG)
     assert set(graph.predicate_objects(subject)) == {
         (rdflib.RDF.type, akg.AtomicTest),
@@ -171,7 +172,7 @@ def test_triples_of_one_test():
 
 def test_given_a_dataset_the_tests_go_into_their_named_graph():
     dataset = oxigraph_dataset()
-    report = atomic.build(FIXTURES, dataset)
+    report = build_source("atomic", FIXTURES, dataset)
     assert len(dataset.graph(rdflib.URIRef(report.graph))) == report.triples > 0
     assert len(dataset.default_graph) == 0
 
@@ -274,7 +275,7 @@ def test_bad_yaml_is_skipped_with_its_line():
     assert error.line == 6
     assert str(error).startswith(f"{error.path}:6: not valid YAML")
     assert data.counts["skipped_files"] == 1
-    report = atomic.build(data, rdflib.Graph())
+    report = build_source("atomic", data, rdflib.Graph())
     assert report.skipped == [error]
 
 
@@ -451,7 +452,7 @@ def test_full_data_matches_the_yaml(full):
 def test_full_data_graph(full):
     _, data = full
     dataset = oxigraph_dataset()
-    report = atomic.build(data, dataset)
+    report = build_source("atomic", data, dataset)
     graph = dataset.graph(rdflib.URIRef(report.graph))
     assert len(graph) == report.triples
     emulates = rdflib.URIRef(AKG + "emulates")

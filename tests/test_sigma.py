@@ -12,6 +12,7 @@ import rdflib
 
 from attackkg.builders import sigma
 from attackkg.builders.base import InputError, sha256_of
+from attackkg.builders.build import build_source
 from attackkg.builders.store import as_dataset
 from attackkg.ontology import declared_terms, vocabulary
 from attackkg.ontology.namespaces import AKG, DCTERMS, attack_iri, cve_iri, graph_iri, uuid_iri
@@ -41,7 +42,7 @@ def node(rule_id: str) -> rdflib.URIRef:
 
 def to_graph(data: sigma.SigmaRules) -> rdflib.Graph:
     graph = rdflib.Graph()
-    sigma.build(data, graph)
+    build_source("sigma", data, graph)
     return graph
 
 
@@ -401,7 +402,7 @@ def test_yaml_syntax_error_is_skipped_with_path_and_line(fixtures):
     assert error.path == str(folder / "rules/network/zeek/zeek_default_cobalt_strike_certificate.yml")
     assert error.line == 11
     assert str(error).startswith(f"{error.path}:11: YAML syntax error")
-    report = sigma.build(data, rdflib.Graph())
+    report = build_source("sigma", data, rdflib.Graph())
     assert report.skipped == [error]
     assert report.counts["skipped"] == 1 and report.counts["rules"] == 1
 
@@ -510,7 +511,7 @@ def test_every_emitted_project_term_is_declared(repo):
 
 
 def test_report_counts(data, graph):
-    report = sigma.build(data, rdflib.Graph(identifier=rdflib.URIRef(sigma.graph_name(data))))
+    report = build_source("sigma", data, rdflib.Graph(identifier=rdflib.URIRef(sigma.graph_name(data))))
     assert report.source == "sigma"
     assert report.graph == sigma.graph_name(data)
     assert report.triples == len(graph)
@@ -552,7 +553,7 @@ def test_full_rule_set_with_deprecated_and_unsupported(shared_data):
 def test_full_build_into_an_oxigraph_dataset(full):
     dataset = as_dataset(ox.Store())
     name = rdflib.URIRef(sigma.graph_name(full))
-    report = sigma.build(full, dataset.graph(name))
+    report = build_source("sigma", full, dataset.graph(name))
     assert report.counts["rules"] == 3780
     assert report.triples == len(dataset.graph(name)) > 80_000
     technique = attack_iri("T1204.001")
