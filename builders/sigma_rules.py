@@ -78,7 +78,7 @@ def parse(raw: bytes, rel: str, source: str, warnings: list[str]) -> list[SigmaR
             continue
         if not isinstance(document, dict):
             kind = "empty" if document is None else type(document).__name__
-            raise Invalid(f"not a Sigma rule: the document is {kind}, not a mapping", document=index)
+            raise Invalid(f"not a Sigma rule: the document is {kind}, not a mapping", document=index, at_value=True)
         action = document.get("action")
         body = {k: v for k, v in document.items() if k != "action"}
         if action == "global":
@@ -116,13 +116,13 @@ def _rule_id(document: dict, index: int) -> str:
     """Sigma ``id``: must be a UUID; kept lower case (``uuid_iri`` lower-cases it too)."""
     value = document.get("id")
     if value is None:
-        raise Invalid("not a Sigma rule: no 'id'", document=index)
+        raise Invalid("not a Sigma rule: no 'id'", document=index, at_value=True)
     try:
         if not isinstance(value, str):
             raise ValueError(value)
         return str(uuid.UUID(value.strip()))
     except ValueError:
-        raise Invalid(f"rule id is not a UUID: {value!r}", ("id",), document=index) from None
+        raise Invalid(f"rule id is not a UUID: {value!r}", ("id",), document=index, at_value=True) from None
 
 
 def _title(document: dict, index: int) -> str:
@@ -132,7 +132,7 @@ def _title(document: dict, index: int) -> str:
     problem = "no 'title'" if value is None else f"title is not text: {value!r}"
     rule_id = document.get("id")
     obj = str(rule_id) if rule_id is not None else None
-    raise Invalid(f"not a Sigma rule: {problem}", ("title",) if value is not None else (), obj, document=index)
+    raise Invalid(f"not a Sigma rule: {problem}", ("title",) if value is not None else (), obj, document=index, at_value=True)
 
 
 def _rule(rule_id: str, documents: list[tuple[int, dict]], rel: str, source: str, warnings: list[str]) -> SigmaRule:
@@ -146,7 +146,7 @@ def _rule(rule_id: str, documents: list[tuple[int, dict]], rel: str, source: str
             if isinstance(value, list) and key == "author":
                 value = ", ".join(str(v).strip() for v in value if v is not None)
             if isinstance(value, list | dict):
-                raise Invalid(f"'{key}' is not text", (key,), rule_id, document=index)
+                raise Invalid(f"'{key}' is not text", (key,), rule_id, document=index, at_value=True)
             value = str(value).strip()
             return value or None
         return None
@@ -157,11 +157,11 @@ def _rule(rule_id: str, documents: list[tuple[int, dict]], rel: str, source: str
             value = document.get(key)
             items = [] if value is None else value if isinstance(value, list) else [value]
             if isinstance(value, dict):
-                raise Invalid(f"'{key}' is not a list of text", (key,), rule_id, document=index)
+                raise Invalid(f"'{key}' is not a list of text", (key,), rule_id, document=index, at_value=True)
             bad = next((i for i, v in enumerate(items) if isinstance(v, list | dict)), None)
             if bad is not None:
                 where = (key, bad) if isinstance(value, list) else (key,)
-                raise Invalid(f"'{key}' is not a list of text", where, rule_id, document=index)
+                raise Invalid(f"'{key}' is not a list of text", where, rule_id, document=index, at_value=True)
             for item in items:
                 item = str(item).strip() if item is not None else ""
                 if item and item not in out:
@@ -192,7 +192,7 @@ def _rule(rule_id: str, documents: list[tuple[int, dict]], rel: str, source: str
         if logsource is None:
             continue
         if not isinstance(logsource, dict):
-            raise Invalid("'logsource' is not a mapping", ("logsource",), rule_id, document=index)
+            raise Invalid("'logsource' is not a mapping", ("logsource",), rule_id, document=index, at_value=True)
         entry = {k: str(logsource[k]).strip() for k in LOGSOURCE_PROPERTIES if logsource.get(k) is not None}
         if entry and entry not in rule.logsources:
             rule.logsources.append(entry)

@@ -162,10 +162,12 @@ def key_path(path: KeyPath) -> str | None:
     return out or None
 
 
-def line_of(raw: bytes, path: KeyPath = (), document: int = 0) -> int | None:
+def line_of(raw: bytes, path: KeyPath = (), document: int = 0, *, at_value: bool = False) -> int | None:
     """1-based line of the key at ``path`` (keys and list indexes from the root of the
     ``document``-th document), or of its nearest parent that is there; None when the file does not
-    compose. Only called for a file being reported, so composing it again costs nothing overall."""
+    compose. ``at_value``: the line where the value of the last key starts (a block mapping or
+    list starts on the line below its key). Only called for a file being reported, so composing it
+    again costs nothing overall."""
     try:
         nodes = list(yaml.compose_all(raw, Loader=yaml.CSafeLoader))
     except (yaml.YAMLError, RecursionError):
@@ -179,7 +181,7 @@ def line_of(raw: bytes, path: KeyPath = (), document: int = 0) -> int | None:
             pair = next(((key, value) for key, value in node.value if getattr(key, "value", None) == step), None)
             if pair is None:
                 break
-            line = pair[0].start_mark.line + 1  # the key's line: "elevation_required: maybe"
+            line = (pair[1] if at_value else pair[0]).start_mark.line + 1  # "elevation_required: maybe"
             node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
             node = node.value[step]
@@ -220,13 +222,15 @@ class Invalid(Exception):
         *,
         kind: str = "skipped",
         document: int = 0,
+        at_value: bool = False,
     ) -> None:
         super().__init__(message)
         self.message, self.path, self.obj, self.kind, self.document = message, tuple(path), obj, kind, document
+        self.at_value = at_value  # locate the value's line rather than its key's (see line_of)
 
     def error(self, raw: bytes, source: str) -> InputError:
         """The InputError for this problem in the file ``source`` whose bytes are ``raw``."""
-        line = line_of(raw, self.path, self.document)
+        line = line_of(raw, self.path, self.document, at_value=self.at_value)
         return InputError(self.message, path=source, line=line, obj=self.obj, key=key_path(self.path))
 
 
