@@ -310,7 +310,7 @@ T1564 = "atomics/T1564.002/T1564.002.yaml"
 
 
 @pytest.mark.parametrize(
-    ("rel", "old", "new", "line", "kind", "kept"),
+    ("rel", "old", "new", "line", "kind", "kept", "key"),
     [
         # test 1's executor (lines 4-21): elevation_required is on line 20
         (
@@ -320,8 +320,9 @@ T1564 = "atomics/T1564.002/T1564.002.yaml"
             20,
             "skipped_tests",
             2,
+            "atomic_tests[0].executor.elevation_required",
         ),
-        (T1564, "4238a7f0-a980-4fff-98a2-dfc0a363d507", "not-a-guid", 5, "skipped_tests", 2),
+        (T1564, "4238a7f0-a980-4fff-98a2-dfc0a363d507", "not-a-guid", 5, "skipped_tests", 2, "atomic_tests[0].auto_generated_guid"),
         (
             T1564,
             "  supported_platforms:\n  - macos",
@@ -329,23 +330,25 @@ T1564 = "atomics/T1564.002/T1564.002.yaml"
             8,
             "skipped_tests",
             2,
+            "atomic_tests[0].supported_platforms",
         ),
-        (T1564, "- name: Create Hidden User using UniqueID < 500", "- name:", 4, "skipped_tests", 2),
-        (T1564, "attack_technique: T1564.002", "attack_technique: Hidden Users", 1, "skipped_files", 0),
-        (T1564, "attack_technique: T1564.002", "attack_technique: TA0005", 1, "skipped_files", 0),
-        (T1564, "atomic_tests:\n", "atomic_tests: none\nnot_tests:\n", 3, "skipped_files", 0),
+        (T1564, "- name: Create Hidden User using UniqueID < 500", "- name:", 4, "skipped_tests", 2, "atomic_tests[0]"),
+        (T1564, "attack_technique: T1564.002", "attack_technique: Hidden Users", 1, "skipped_files", 0, "attack_technique"),
+        (T1564, "attack_technique: T1564.002", "attack_technique: TA0005", 1, "skipped_files", 0, "attack_technique"),
+        (T1564, "atomic_tests:\n", "atomic_tests: none\nnot_tests:\n", 3, "skipped_files", 0, "atomic_tests"),
     ],
 )
-def test_malformed_tests_and_files_are_skipped_with_their_line(tmp_path, rel, old, new, line, kind, kept):
+def test_malformed_tests_and_files_are_skipped_with_their_line(tmp_path, rel, old, new, line, kind, kept, key):
     root = edited(tmp_path, rel, old, new)
     data = atomic.load(root)
     assert len(data.tests) == kept
     [error] = data.skipped
     assert error.line == line, str(error)
+    assert error.key == key and str(error).endswith(f" (at {key})")  # the YAML key path
     assert data.counts[kind] == 1
     with pytest.raises(InputError) as raised:
         atomic.load(root, strict=True)
-    assert raised.value.line == line
+    assert (raised.value.line, raised.value.key) == (line, key)
 
 
 def test_a_file_that_is_not_a_mapping_or_not_utf8(tmp_path):

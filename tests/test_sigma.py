@@ -429,19 +429,19 @@ def symlink_rule(repo) -> str:
 
 
 @pytest.mark.parametrize(
-    ("edit", "line", "message"),
+    ("edit", "line", "message", "key"),
     [
-        (lambda t: t.replace(f"id: {SYMLINK}\n", ""), 1, "not a Sigma rule: no 'id'"),
-        (lambda t: t.replace(f"id: {SYMLINK}", "id: 42"), 2, "rule id is not a UUID: 42"),
-        (lambda t: t.replace(f"id: {SYMLINK}", "id: not-a-uuid"), 2, "rule id is not a UUID: 'not-a-uuid'"),
-        (lambda t: t.replace("title: Symlink Etc Passwd\n", ""), 1, "not a Sigma rule: no 'title'"),
-        (lambda t: t.replace("title: Symlink Etc Passwd", "title: [a, b]"), 1, "title is not text"),
-        (lambda t: t.replace("logsource:\n    product: linux", "logsource: linux"), 13, "'logsource' is not"),
-        (lambda t: t.replace("tags:\n", "tags:\n    - {a: b}\n"), 11, "'tags' is not a list of text"),
-        (lambda t: "", 1, "no YAML document"),
+        (lambda t: t.replace(f"id: {SYMLINK}\n", ""), 1, "not a Sigma rule: no 'id'", None),
+        (lambda t: t.replace(f"id: {SYMLINK}", "id: 42"), 2, "rule id is not a UUID: 42", "id"),
+        (lambda t: t.replace(f"id: {SYMLINK}", "id: not-a-uuid"), 2, "rule id is not a UUID: 'not-a-uuid'", "id"),
+        (lambda t: t.replace("title: Symlink Etc Passwd\n", ""), 1, "not a Sigma rule: no 'title'", None),
+        (lambda t: t.replace("title: Symlink Etc Passwd", "title: [a, b]"), 1, "title is not text", "title"),
+        (lambda t: t.replace("logsource:\n    product: linux", "logsource: linux"), 13, "'logsource' is not", "logsource"),
+        (lambda t: t.replace("tags:\n", "tags:\n    - {a: b}\n"), 11, "'tags' is not a list of text", "tags[0]"),
+        (lambda t: "", 1, "no YAML document", None),
     ],
 )
-def test_bad_rules_are_skipped_with_their_line(tmp_path, symlink_rule, edit, line, message):
+def test_bad_rules_are_skipped_with_their_line(tmp_path, symlink_rule, edit, line, message, key):
     write_rule(tmp_path, "a_good.yml", symlink_rule.replace(SYMLINK, "0e95725d-7320-415d-80f7-004da920fc11"))
     bad = write_rule(tmp_path, "b_bad.yml", edit(symlink_rule))
     data = sigma.load(tmp_path)
@@ -449,6 +449,7 @@ def test_bad_rules_are_skipped_with_their_line(tmp_path, symlink_rule, edit, lin
     (error,) = data.errors
     assert (error.path, error.line) == (str(bad), line)
     assert message in error.message
+    assert error.key == key  # the YAML key path of the bad value
     with pytest.raises(InputError):
         sigma.load(tmp_path, strict=True)
 
