@@ -33,9 +33,10 @@ GUID is what every other Atomic tool names a test by. Tests whose GUID repeats o
 are skipped too.
 
 Bad input: by default a file that is not YAML (YAML aliases and duplicate keys are refused, see
-``base.SafeYamlLoader``), larger than 10 MiB, or not shaped like an Atomic file, is skipped, and so
-is a malformed test, each with an :class:`InputError` (path:line) in ``skipped``; with
-``strict=True`` the first one is raised. A missing path, an unreadable archive, or no
+``yamlfiles.SafeYamlLoader``), larger than 10 MiB, or not shaped like an Atomic file, is skipped,
+and so is a malformed test, each with an :class:`InputError` (path:line, and the YAML key path such
+as ``atomic_tests[2].executor``) in ``skipped``; with ``strict=True`` the first one is raised
+(``yamlfiles.Collector``). A missing path, an unreadable archive, or no
 ``atomics/T*/T*.yaml`` at all is always an :class:`InputError`.
 """
 

@@ -1,5 +1,10 @@
 """Sigma rules (YAML) -> RDF: rule metadata, tags as edges to ATT&CK, D3FEND and CVE.
 
+The source module of kind ``sigma`` (``registry``'s contract: ``load``, ``graph_name``,
+``triples``, ``report``, and ``check``: the tags against the loaded ATT&CK). Split by job:
+which files (``sigma_files``), parsing files into rules (``sigma_rules``), what tags name
+(``sigma_tags``); this module reads a rule set and makes its RDF.
+
 Reads rule files (``.yml``/``.yaml``) from folders, recursively, and from a SigmaHQ release zip
 (``sigma_all_rules.zip``: members ``rules/...``, ``rules-emerging-threats/...``, ...).
 
@@ -37,8 +42,9 @@ v18.1 does not have (``attack.stealth``, ``attack.defense-impairment``, 1,500+ t
 Lenient by default: a bad file among good ones (YAML syntax error, YAML aliases or a duplicate
 key, not a mapping, missing or invalid ``id``/``title``, a duplicate rule ``id``, not UTF-8,
 larger than 10 MiB, unreadable, a zip member named ``/...`` or ``../...``) is skipped and recorded
-as an ``InputError`` with its path and line in ``data.errors`` (``Report.skipped``); with
-``strict=True`` the first one is raised. A missing path always raises.
+as an ``InputError`` with its path, line and YAML key path (``tags[3]``) in ``data.errors``
+(``Report.skipped``), through ``yamlfiles.Collector``; with ``strict=True`` the first one is
+raised, and so it is by default for the one rule file a user names. A missing path always raises.
 """
 
 from __future__ import annotations
