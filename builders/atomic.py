@@ -266,7 +266,9 @@ def _read_file(raw: bytes, rel: str, shown: str, data: AtomicData, seen: dict[st
             test = _test(entry, index, technique, rel)
             if test.guid in seen:
                 where = ("atomic_tests", index, "auto_generated_guid")
-                raise Invalid(f"auto_generated_guid already used in {seen[test.guid]}", where, test.guid, kind=SKIPPED_TEST)
+                raise Invalid(
+                    f"auto_generated_guid already used in {seen[test.guid]}", where, test.guid, kind=SKIPPED_TEST
+                )
         except Invalid as bad:
             errors.add(bad.error(raw, shown), bad.kind)
             continue
@@ -306,7 +308,9 @@ def _test(entry: object, index: int, technique: str, rel: str) -> AtomicTest:
     try:
         guid = str(uuid.UUID(str(guid)))
     except ValueError:
-        raise Invalid(f"auto_generated_guid is not a UUID: {guid!r}", (*where, "auto_generated_guid"), label, kind=SKIPPED_TEST) from None
+        raise Invalid(
+            f"auto_generated_guid is not a UUID: {guid!r}", (*where, "auto_generated_guid"), label, kind=SKIPPED_TEST
+        ) from None
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise Invalid("atomic test has no name", where, obj=guid, kind=SKIPPED_TEST)
@@ -326,7 +330,12 @@ def _test(entry: object, index: int, technique: str, rel: str) -> AtomicTest:
     if elevation is None:
         elevation = False  # spec.yaml: "If ... not defined, the value is assumed to be false"
     if not isinstance(elevation, bool):
-        raise Invalid("elevation_required is not true or false", (*where, "executor", "elevation_required"), guid, kind=SKIPPED_TEST)
+        raise Invalid(
+            "elevation_required is not true or false",
+            (*where, "executor", "elevation_required"),
+            guid,
+            kind=SKIPPED_TEST,
+        )
 
     arguments = entry.get("input_arguments") or {}
     if not isinstance(arguments, dict):

@@ -103,6 +103,7 @@ __all__ = [
 
 _RELEASE = re.compile(r"(?<![A-Za-z0-9])r\d{4}-\d{2}-\d{2}(?![0-9])")
 
+
 @dataclass
 class SigmaRules:
     """What ``load`` read: the rules, the files it skipped (``errors``) and its notes (``warnings``)."""

@@ -140,4 +140,3 @@ def _unsafe_member(name: str) -> bool:
     """A zip member named ``/abs/...`` or ``.../../...`` (zip-slip): its path would leave the rule root."""
     path = PurePosixPath(name.replace("\\", "/"))
     return path.is_absolute() or ".." in path.parts or re.match(r"[A-Za-z]:", name) is not None
-

@@ -35,6 +35,7 @@ LOGSOURCE_PROPERTIES = {
     "definition": "logsourceDefinition",
 }
 
+
 @dataclass(frozen=True)
 class Related:
     """One ``related`` entry: the other rule's id (lower case) and the relation type (lower case)."""
@@ -132,7 +133,9 @@ def _title(document: dict, index: int) -> str:
     problem = "no 'title'" if value is None else f"title is not text: {value!r}"
     rule_id = document.get("id")
     obj = str(rule_id) if rule_id is not None else None
-    raise Invalid(f"not a Sigma rule: {problem}", ("title",) if value is not None else (), obj, document=index, at_value=True)
+    raise Invalid(
+        f"not a Sigma rule: {problem}", ("title",) if value is not None else (), obj, document=index, at_value=True
+    )
 
 
 def _rule(rule_id: str, documents: list[tuple[int, dict]], rel: str, source: str, warnings: list[str]) -> SigmaRule:
@@ -235,4 +238,3 @@ def iso_date(value: str | None) -> str | None:
         return dt.date(*(int(g) for g in match.groups())).isoformat()
     except ValueError:
         return None
-

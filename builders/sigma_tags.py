@@ -31,7 +31,6 @@ _D3FEND_ARTIFACT = re.compile(r"^d3f-([A-Za-z][A-Za-z0-9_-]*)$")
 _D3FEND_TACTICS = ("model", "harden", "detect", "isolate", "deceive", "evict", "restore")
 
 
-
 @dataclass(frozen=True)
 class TagTarget:
     """What a tag names: its kind, the property of the edge, and the object (an IRI or a literal).
@@ -126,7 +125,6 @@ def unresolved_tags(data, known_iris: set[str]) -> list[tuple[str, str]]:
             if target.kind in ATTACK_KINDS and (target.value is None or target.value not in known_iris):
                 out.append((rule.path, tag))
     return out
-
 
 
 def tactic_warning(rules: Iterable) -> list[str]:

@@ -121,7 +121,9 @@ def refuse_large(raw: bytes, source: str, typical: str) -> None:
         raise InputError(f"larger than {MAX_YAML_BYTES >> 20} MiB ({typical}); not read", path=source)
 
 
-def documents(raw: bytes, source: str, *, several: bool = False, syntax: str = "not valid YAML", text: bool = False) -> list:
+def documents(
+    raw: bytes, source: str, *, several: bool = False, syntax: str = "not valid YAML", text: bool = False
+) -> list:
     """The YAML document(s) of one file (``several``: every document of a multi-document file;
     else exactly one). Raises InputError with the line for YAML that does not parse or is refused
     (message ``"<syntax>: <what>"``; a refused alias, merge key or duplicate key is named as such).

@@ -110,7 +110,9 @@ def test_a_registered_source_builds_into_the_store(notes, notes_csv, fixtures, t
     comments = {(q.subject.value, q.object.value) for q in store.quads_for_pattern(None, COMMENT, None, graph)}
     assert (attack_iri("T1204.001"), "seen in the phishing exercise") in comments
     metadata = ox.NamedNode(METADATA_GRAPH)
-    kinds = {q.object.value for q in store.quads_for_pattern(graph, None, None, metadata) if isinstance(q.object, ox.Literal)}
+    kinds = {
+        q.object.value for q in store.quads_for_pattern(graph, None, None, metadata) if isinstance(q.object, ox.Literal)
+    }
     assert "notes" in kinds and notes_report.sha256 in kinds
 
 
@@ -125,7 +127,9 @@ def test_build_dataset_and_build_source(notes, notes_csv):
 
 def test_bad_input_of_a_registered_source_leaves_the_store(notes, notes_csv, fixtures, tmp_path, capsys):
     store = tmp_path / "store"
-    assert main(["build", "--attack", str(fixtures / SMALL), "--notes", str(notes_csv), "--store", str(store), "-q"]) == 0
+    assert (
+        main(["build", "--attack", str(fixtures / SMALL), "--notes", str(notes_csv), "--store", str(store), "-q"]) == 0
+    )
     generation = current_generation(store)
     bad = tmp_path / "bad.csv"
     bad.write_text("T1204,fine\nnot a row\n", encoding="utf-8")

@@ -436,7 +436,12 @@ def symlink_rule(repo) -> str:
         (lambda t: t.replace(f"id: {SYMLINK}", "id: not-a-uuid"), 2, "rule id is not a UUID: 'not-a-uuid'", "id"),
         (lambda t: t.replace("title: Symlink Etc Passwd\n", ""), 1, "not a Sigma rule: no 'title'", None),
         (lambda t: t.replace("title: Symlink Etc Passwd", "title: [a, b]"), 1, "title is not text", "title"),
-        (lambda t: t.replace("logsource:\n    product: linux", "logsource: linux"), 13, "'logsource' is not", "logsource"),
+        (
+            lambda t: t.replace("logsource:\n    product: linux", "logsource: linux"),
+            13,
+            "'logsource' is not",
+            "logsource",
+        ),
         (lambda t: t.replace("tags:\n", "tags:\n    - {a: b}\n"), 11, "'tags' is not a list of text", "tags[0]"),
         (lambda t: "", 1, "no YAML document", None),
     ],

@@ -53,7 +53,9 @@ def test_collector_lenient_records_and_counts_strict_raises():
 def test_documents_say_where_yaml_is_bad():
     with pytest.raises(InputError) as raised:
         documents(b"a: 1\nb: [1, 2\n", "r.yml", syntax="YAML syntax error")
-    assert raised.value.line == 3 and raised.value.message.startswith("YAML syntax error: while parsing a flow sequence")
+    assert raised.value.line == 3 and raised.value.message.startswith(
+        "YAML syntax error: while parsing a flow sequence"
+    )
     with pytest.raises(InputError, match="duplicate key 'a'") as raised:
         documents(b"a: 1\na: 2\n", "r.yml")
     assert raised.value.line == 2
