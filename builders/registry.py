@@ -103,6 +103,7 @@ __all__ = [
 ]
 
 Inputs = Literal["one", "each", "together"]
+CONTRACT = ("load", "graph_name", "triples", "report")  # what every source module defines
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,16 @@ class SourceKind:
         return f"--{self.name}"
 
     def module(self) -> ModuleType:
-        """The source module, imported on first use (so ``--help`` imports no builder)."""
-        return import_module(self.module_path)
+        """The source module, imported on first use (so ``--help`` imports no builder); a
+        TypeError names what it lacks of the contract."""
+        module = import_module(self.module_path)
+        missing = [name for name in CONTRACT if not callable(getattr(module, name, None))]
+        if missing:
+            raise TypeError(
+                f"source kind {self.name!r}: {self.module_path} has no {', '.join(missing)} "
+                "(the contract is in attackkg.builders.registry)"
+            )
+        return module
 
 
 @dataclass(frozen=True)

@@ -164,3 +164,15 @@ def test_an_unregistered_keyword_is_refused(fixtures, tmp_path):
     with pytest.raises(TypeError, match="unexpected keyword argument 'notes_path'"):
         build_store(tmp_path / "store", attack_paths=[fixtures / SMALL], notes_path=tmp_path / "x.csv")
     assert not (tmp_path / "store").exists()
+
+
+def test_a_module_that_breaks_the_contract_is_named(fixtures, tmp_path):
+    registry.register("broken", "attackkg.builders.base", title="broken", help="not a source")
+    try:
+        with pytest.raises(
+            TypeError, match=r"'broken': attackkg\.builders\.base has no load, graph_name, triples, report"
+        ):
+            build_store(tmp_path / "store", broken_path=fixtures / SMALL)
+    finally:
+        registry.unregister("broken")
+    assert not (tmp_path / "store").exists()
