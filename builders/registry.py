@@ -34,8 +34,13 @@ the store, the reports and the metadata graph. The module has:
     ``pyoxigraph.Store``); ``graphs`` maps each kind's name to the graph IRIs built for it. It
     returns warnings for the report, such as Sigma tags naming no object of the loaded ATT&CK.
 
-:func:`attackkg.builders.build.build_source` builds one source into any rdflib graph (tests,
-notebooks); ``build_store`` and ``build_dataset`` build several into one store.
+What the build does with them, the same for every kind: every input is loaded and reported
+before anything is written (a lenient source that skipped everything it read and has no triple
+left fails with its first error); each source's triples go into its named graph; then each
+``check`` runs, then the derived graphs (:func:`register_derivation`: the D3FEND countermeasure
+inference, ``build(store) -> Report``, when D3FEND was built), then the metadata graph is written
+from the reports. :func:`attackkg.builders.build.build_source` builds one source into any rdflib
+graph (tests, notebooks); ``build_store`` and ``build_dataset`` build several into one store.
 
 A sixth source: one module plus one registration
 ------------------------------------------------
@@ -44,8 +49,8 @@ A CSV of technique notes (``technique,note`` per line) as ``mynotes.py``::
 
     import csv, dataclasses, hashlib
     import pyoxigraph as ox
-    from attackkg.builders.base import InputError, Report, akg, iri, sha256_of, text
-    from attackkg.ontology.namespaces import attack_iri, graph_iri
+    from attackkg.builders.base import InputError, Report, iri, text
+    from attackkg.ontology.namespaces import RDFS, TECHNIQUE_ID, attack_iri, graph_iri
 
     @dataclasses.dataclass
     class Notes:
@@ -54,19 +59,20 @@ A CSV of technique notes (``technique,note`` per line) as ``mynotes.py``::
         sha256: str
 
     def load(path, **options) -> Notes:
-        try:
-            with open(path, newline="", encoding="utf-8") as stream:
-                rows = [(r[0], r[1]) for r in csv.reader(stream)]
-        except (OSError, IndexError, UnicodeDecodeError) as error:
-            raise InputError(f"not a notes CSV: {error}", path=path) from None
-        return Notes(str(path), rows, sha256_of(path))
+        raw = open(path, "rb").read()
+        rows = []
+        for line, row in enumerate(csv.reader(raw.decode("utf-8").splitlines()), start=1):
+            if len(row) != 2 or not TECHNIQUE_ID.match(row[0]):
+                raise InputError(f"not a technique,note row: {row!r}", path=path, line=line)
+            rows.append((row[0], row[1]))
+        return Notes(str(path), rows, hashlib.sha256(raw).hexdigest())
 
     def graph_name(data: Notes) -> str:
         return graph_iri("notes", data.sha256[:12])
 
     def triples(data: Notes):
         for technique, note in data.rows:
-            yield ox.Triple(iri(attack_iri(technique)), akg("note"), text(note))
+            yield ox.Triple(iri(attack_iri(technique)), ox.NamedNode(RDFS + "comment"), text(note))
 
     def report(data: Notes) -> Report:
         return Report("notes", data.path, graph_name(data), sha256=data.sha256,
