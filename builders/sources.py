@@ -353,7 +353,7 @@ def fetch(
         raise SourceError(
             f"not in the cache ({target}) and --offline forbids downloading; fetch it once online, point at a "
             f"copy with --source {source.key}=PATH or ${MIRROR_ENV}, or build from files with "
-            "--attack/--d3fend/--sigma/--atomic",
+            + source_flags(),
             source.key,
             where,
         )
@@ -475,7 +475,7 @@ def _stream(source: Source, url: str, out, timeout: float, meter: TextIO | None)
             raise SourceError(f"no answer within {timeout:g} s", source.key, url) from None
         raise SourceError(
             f"cannot connect: {getattr(reason, 'strerror', None) or reason} (no network? see --offline, "
-            f"--source {source.key}=PATH, ${MIRROR_ENV}, or build from files with --attack/--d3fend/--sigma/--atomic)",
+            f"--source {source.key}=PATH, ${MIRROR_ENV}, or build from files with {source_flags()})",
             source.key,
             url,
         ) from None
@@ -583,6 +583,11 @@ def build_inputs(fetched: Sequence[Fetched]) -> dict:
         paths = [item.path for item in items]
         inputs[kind.keyword] = paths if kind.several else paths[0]
     return inputs
+
+
+def source_flags() -> str:
+    """``--attack/--d3fend/--sigma/--atomic``: the build flags of the registered kinds, for messages."""
+    return "/".join(kind.flag for kind in registry.kinds())
 
 
 def _basename(url: str) -> str:
