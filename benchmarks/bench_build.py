@@ -80,16 +80,14 @@ def scenario(name: str, data: Path) -> dict:
         else:
             import rdflib
 
-            from attackkg.builders import attack, d3fend, sigma
+            from attackkg.builders.build import build_source
 
-            dataset = rdflib.Dataset()
-            for module, source in ((attack, sources["attack_paths"][0]), (d3fend, sources["d3fend_path"])):
+            dataset = rdflib.Dataset()  # build_source puts each source in its named graph
+            for kind, source in (("attack", sources["attack_paths"][0]), ("d3fend", sources["d3fend_path"])):
                 clock(f"building {source.name}")
-                loaded = module.load(source)
-                module.build(loaded, dataset.graph(rdflib.URIRef(module.graph_name(loaded))))
+                build_source(kind, source, dataset)
             clock("building Sigma rules")
-            rules = sigma.load(sources["sigma_paths"])
-            sigma.build(rules, dataset.graph(rdflib.URIRef(sigma.graph_name(rules))))
+            build_source("sigma", sources["sigma_paths"], dataset)
             clock("TriG export")
             dataset.serialize(Path(tmp) / "out.trig", format="trig")
             reports = []

@@ -1,13 +1,11 @@
 """Builders: one module per source, each turning its input into RDF triples.
 
-Every source module has the same small surface (after rdflib's parsers):
-
-- ``load(path) -> Data``: read and check; raises :class:`InputError` with file and line.
-- ``triples(data) -> Iterator[pyoxigraph.Triple]``: pure, no I/O.
-- ``graph_name(data) -> str``: the named graph of that source release.
-- ``build(source, graph) -> Report``: load (when given a path) and fill ``graph``.
-
-:func:`attackkg.builders.build.build_store` runs them into one store.
+The source kinds are registered once, in :mod:`attackkg.builders.registry`, whose docstring is the
+contract a source module keeps (``load``, ``graph_name``, ``triples``, ``report``, an optional
+``check``) with a worked sixth source. :func:`attackkg.builders.build.build_store` builds the
+registered kinds into one store; :func:`attackkg.builders.build.build_source` builds one source
+into any rdflib graph. Community YAML (Sigma, Atomic Red Team) shares one reader and error model,
+:mod:`attackkg.builders.yamlfiles`.
 """
 
 from attackkg.builders.base import InputError, Report

@@ -33,9 +33,10 @@ GUID is what every other Atomic tool names a test by. Tests whose GUID repeats o
 are skipped too.
 
 Bad input: by default a file that is not YAML (YAML aliases and duplicate keys are refused, see
-``base.SafeYamlLoader``), larger than 10 MiB, or not shaped like an Atomic file, is skipped, and so
-is a malformed test, each with an :class:`InputError` (path:line) in ``skipped``; with
-``strict=True`` the first one is raised. A missing path, an unreadable archive, or no
+``yamlfiles.SafeYamlLoader``), larger than 10 MiB, or not shaped like an Atomic file, is skipped,
+and so is a malformed test, each with an :class:`InputError` (path:line, and the YAML key path such
+as ``atomic_tests[2].executor``) in ``skipped``; with ``strict=True`` the first one is raised
+(``yamlfiles.Collector``). A missing path, an unreadable archive, or no
 ``atomics/T*/T*.yaml`` at all is always an :class:`InputError`.
 """
 
@@ -54,18 +55,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-import rdflib
-import yaml
 
 from attackkg.builders.base import (
     LABEL,
-    MAX_YAML_BYTES,
     TYPE,
     InputError,
-    RefusedYaml,
     Report,
-    SafeYamlLoader,
-    add_triples,
     akg,
     boolean,
     dcterms,
@@ -74,6 +69,7 @@ from attackkg.builders.base import (
     text,
     typed,
 )
+from attackkg.builders.yamlfiles import MAX_YAML_BYTES, Collector, Invalid, documents, refuse_large
 from attackkg.ontology.namespaces import atomic_test_iri, attack_iri, graph_iri
 
 SOURCE = "atomic"
@@ -140,10 +136,11 @@ def load(path: str | os.PathLike, *, strict: bool = False, version: str | None =
     data = AtomicData(path=str(path), version=version or found_version, sha256="")
     digest = hashlib.sha256()
     seen: dict[str, str] = {}
+    errors = Collector(strict, errors=data.skipped, counts=data.counts)
     for rel, shown, raw in files:
         data.files += 1
         digest.update(rel.encode() + b"\0" + hashlib.sha256(raw).digest())
-        _read_file(raw, rel, shown, data, seen, strict)
+        _read_file(raw, rel, shown, data, seen, errors)
     if not data.files:
         raise InputError("no atomics/T*/T*.yaml files found", path=path)
     data.sha256 = archive_sha256 or digest.hexdigest()
@@ -245,43 +242,20 @@ def _tag(name: str) -> str | None:
 # --- one file ----------------------------------------------------------------------------------
 
 
-class _Bad(Exception):
-    """A problem at a place in the file (keys from the root); becomes an InputError with its line.
-
-    ``kind`` is the ``counts`` key it is counted under when skipped.
-    """
-
-    def __init__(self, message: str, where: tuple = (), obj: str | None = None, kind: str = "skipped_tests") -> None:
-        super().__init__(message)
-        self.message, self.where, self.obj, self.kind = message, where, obj, kind
+SKIPPED_TEST = "skipped_tests"  # counts key of a skipped test (a skipped file: "skipped_files")
 
 
-def _read_file(raw: bytes, rel: str, shown: str, data: AtomicData, seen: dict[str, str], strict: bool) -> None:
-    """Add one file's tests to ``data``; skip (or, strict, raise) what is bad in it."""
-
-    def skip(error: InputError, kind: str) -> None:
-        if strict:
-            raise error
-        data.skipped.append(error)
-        data.counts[kind] += 1
-
-    if len(raw) > MAX_YAML_BYTES:
-        message = f"larger than {MAX_YAML_BYTES >> 20} MiB (an Atomic file is under 100 KB); not read"
-        skip(InputError(message, path=shown), "skipped_files")
-        return
-
+def _read_file(raw: bytes, rel: str, shown: str, data: AtomicData, seen: dict[str, str], errors: Collector) -> None:
+    """Add one file's tests to ``data``; a bad file or test goes to ``errors`` (which raises when strict)."""
     try:
-        # Aliases, merge keys and duplicate keys refused, timestamps kept as text (base.py).
-        document = yaml.load(raw, Loader=SafeYamlLoader)
-    except yaml.YAMLError as error:
-        line, problem = _yaml_line(raw, error), _yaml_problem(error)
-        message = problem if isinstance(error, RefusedYaml) else f"not valid YAML: {problem}"
-        skip(InputError(message, path=shown, line=line), "skipped_files")
-        return
-    try:
+        refuse_large(raw, shown, "an Atomic file is under 100 KB")
+        (document,) = documents(raw, shown)  # aliases, merge and duplicate keys refused (yamlfiles)
         technique, tests = _technique(document)
-    except _Bad as bad:
-        skip(InputError(bad.message, path=shown, line=_line(raw, bad.where), obj=bad.obj), bad.kind)
+    except Invalid as bad:
+        errors.add(bad.error(raw, shown), bad.kind)
+        return
+    except InputError as error:
+        errors.add(error, "skipped_files")
         return
     folder = rel.split("/")[1]
     if folder.upper() != technique:
@@ -292,9 +266,11 @@ def _read_file(raw: bytes, rel: str, shown: str, data: AtomicData, seen: dict[st
             test = _test(entry, index, technique, rel)
             if test.guid in seen:
                 where = ("atomic_tests", index, "auto_generated_guid")
-                raise _Bad(f"auto_generated_guid already used in {seen[test.guid]}", where, test.guid)
-        except _Bad as bad:
-            skip(InputError(bad.message, path=shown, line=_line(raw, bad.where), obj=bad.obj), bad.kind)
+                raise Invalid(
+                    f"auto_generated_guid already used in {seen[test.guid]}", where, test.guid, kind=SKIPPED_TEST
+                )
+        except Invalid as bad:
+            errors.add(bad.error(raw, shown), bad.kind)
             continue
         seen[test.guid] = rel
         data.tests.append(test)
@@ -304,18 +280,18 @@ def _technique(document: object) -> tuple[str, list]:
     """The file's ``attack_technique`` (checked, upper case) and its ``atomic_tests`` list."""
     if not isinstance(document, dict):
         message = "not an Atomic Red Team file: expected a mapping with attack_technique and atomic_tests"
-        raise _Bad(message, kind="skipped_files")
+        raise Invalid(message, kind="skipped_files")
     technique = document.get("attack_technique")
     if not isinstance(technique, str) or not (attack_iri(technique) or "").startswith(
         "https://attack.mitre.org/techniques/"
     ):
         message = f"attack_technique is not an ATT&CK technique ID: {technique!r}"
-        raise _Bad(message, ("attack_technique",), kind="skipped_files")
+        raise Invalid(message, ("attack_technique",), kind="skipped_files")
     tests = document.get("atomic_tests")
     if tests is None:
         return technique.strip().upper(), []
     if not isinstance(tests, list):
-        raise _Bad("atomic_tests is not a list", ("atomic_tests",), kind="skipped_files")
+        raise Invalid("atomic_tests is not a list", ("atomic_tests",), kind="skipped_files")
     return technique.strip().upper(), tests
 
 
@@ -324,39 +300,46 @@ def _test(entry: object, index: int, technique: str, rel: str) -> AtomicTest:
     where = ("atomic_tests", index)
     label = f"{technique} test {index + 1}"
     if not isinstance(entry, dict):
-        raise _Bad("atomic test is not a mapping", where, obj=label)
+        raise Invalid("atomic test is not a mapping", where, obj=label, kind=SKIPPED_TEST)
     guid = entry.get("auto_generated_guid")
     if guid is None or guid == "":
         message = "no auto_generated_guid (the repository's CI adds it after a merge); skipped"
-        raise _Bad(message, where, obj=label, kind="missing_guid")
+        raise Invalid(message, where, obj=label, kind="missing_guid")
     try:
         guid = str(uuid.UUID(str(guid)))
     except ValueError:
-        raise _Bad(f"auto_generated_guid is not a UUID: {guid!r}", (*where, "auto_generated_guid"), label) from None
+        raise Invalid(
+            f"auto_generated_guid is not a UUID: {guid!r}", (*where, "auto_generated_guid"), label, kind=SKIPPED_TEST
+        ) from None
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise _Bad("atomic test has no name", where, obj=guid)
+        raise Invalid("atomic test has no name", where, obj=guid, kind=SKIPPED_TEST)
     description = entry.get("description")
     if description is not None and not isinstance(description, str):
-        raise _Bad("description is not text", (*where, "description"), obj=guid)
+        raise Invalid("description is not text", (*where, "description"), obj=guid, kind=SKIPPED_TEST)
 
     executor = entry.get("executor")
     if executor is None:
         executor = {}
     if not isinstance(executor, dict):
-        raise _Bad("executor is not a mapping", (*where, "executor"), obj=guid)
+        raise Invalid("executor is not a mapping", (*where, "executor"), obj=guid, kind=SKIPPED_TEST)
     executor_name = executor.get("name")
     if executor_name is not None and not isinstance(executor_name, str):
-        raise _Bad("executor name is not text", (*where, "executor", "name"), obj=guid)
+        raise Invalid("executor name is not text", (*where, "executor", "name"), obj=guid, kind=SKIPPED_TEST)
     elevation = executor.get("elevation_required")
     if elevation is None:
         elevation = False  # spec.yaml: "If ... not defined, the value is assumed to be false"
     if not isinstance(elevation, bool):
-        raise _Bad("elevation_required is not true or false", (*where, "executor", "elevation_required"), guid)
+        raise Invalid(
+            "elevation_required is not true or false",
+            (*where, "executor", "elevation_required"),
+            guid,
+            kind=SKIPPED_TEST,
+        )
 
     arguments = entry.get("input_arguments") or {}
     if not isinstance(arguments, dict):
-        raise _Bad("input_arguments is not a mapping", (*where, "input_arguments"), obj=guid)
+        raise Invalid("input_arguments is not a mapping", (*where, "input_arguments"), obj=guid, kind=SKIPPED_TEST)
 
     return AtomicTest(
         guid=guid,
@@ -379,50 +362,8 @@ def _strings(value: object, where: tuple, guid: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _Bad("supported_platforms is not a list of names", where, obj=guid)
+        raise Invalid("supported_platforms is not a list of names", where, obj=guid, kind=SKIPPED_TEST)
     return tuple(item.strip() for item in value if item.strip())
-
-
-def _line(raw: bytes, where: tuple) -> int | None:
-    """1-based line of the node at ``where`` (keys and indexes from the root), or its nearest parent.
-
-    Only called for a bad file or test, so the fast path never composes the YAML twice.
-    """
-    try:
-        node = yaml.compose(raw, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
-        return None
-    if node is None:
-        return 1
-    line = node.start_mark.line + 1
-    for step in where:
-        if isinstance(node, yaml.MappingNode):
-            pair = next(((key, value) for key, value in node.value if key.value == step), None)
-            if pair is None:
-                break
-            line = pair[0].start_mark.line + 1  # the key's line: "elevation_required: maybe"
-            node = pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _yaml_line(raw: bytes, error: yaml.YAMLError) -> int | None:
-    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    if mark is not None:
-        return mark.line + 1
-    position = getattr(error, "position", None)  # ReaderError: bad bytes, no mark
-    if isinstance(position, int):
-        return raw[:position].count(b"\n") + 1
-    return None
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    problem = getattr(error, "problem", None) or getattr(error, "reason", None)
-    return str(problem) if problem else str(error).splitlines()[0]
 
 
 # --- triples -----------------------------------------------------------------------------------
@@ -470,19 +411,12 @@ def triples(data: AtomicData) -> Iterator[ox.Triple]:
                 yield ox.Triple(subject, predicate, make(item))
 
 
-def build(source: str | os.PathLike | AtomicData, graph: rdflib.Graph, **options: object) -> Report:
-    """Load ``source`` (a path, with ``load``'s options) unless already loaded, and fill ``graph``.
-
-    ``graph`` is normally ``dataset.graph(graph_name(data))``; given a whole ``rdflib.Dataset``,
-    the tests go into that named graph of it.
-    """
-    data = source if isinstance(source, AtomicData) else load(source, **options)
-    name = graph_name(data)
-    target = graph.graph(rdflib.URIRef(name)) if isinstance(graph, rdflib.Dataset) else graph
-    report = Report(
+def report(data: AtomicData) -> Report:
+    """What was read: files, tests and techniques counted, the skipped files and tests, warnings."""
+    return Report(
         source=SOURCE,
         path=data.path,
-        graph=name,
+        graph=graph_name(data),
         version=data.version,
         title=TITLE,
         sha256=data.sha256,
@@ -490,5 +424,3 @@ def build(source: str | os.PathLike | AtomicData, graph: rdflib.Graph, **options
         skipped=list(data.skipped),
         warnings=list(data.warnings),
     )
-    report.triples = add_triples(target, triples(data))
-    return report

@@ -22,14 +22,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pyoxigraph as ox
-import rdflib
 
 from attackkg.builders.base import (
     LABEL,
     TYPE,
     InputError,
     Report,
-    add_triples,
     akg,
     boolean,
     dcterms,
@@ -443,21 +441,17 @@ def _strings(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def build(source: str | os.PathLike | Bundle, graph: rdflib.Graph) -> Report:
-    """Load a bundle (when given a path) and add its triples to ``graph``."""
-    bundle = source if isinstance(source, Bundle) else load(source)
-    count = add_triples(graph, triples(bundle))
+def report(bundle: Bundle) -> Report:
+    """What the bundle holds: objects per class, relationships, and the STIX types it skipped."""
     counts = Counter(CLASSES[o["type"]] for o in bundle.objects if o["type"] in CLASSES)
     counts["Relationship"] = sum(1 for o in bundle.objects if o["type"] == "relationship")
-    report = Report(
+    return Report(
         source="attack",
         path=bundle.path,
-        graph=str(graph.identifier),
+        graph=graph_name(bundle),
         version=bundle.version,
         title=bundle.title,
         sha256=bundle.sha256,
-        triples=count,
         counts=counts,
+        warnings=[f"skipped {n} object(s) of unknown STIX type {t}" for t, n in sorted(bundle.skipped.items())],
     )
-    report.warnings += [f"skipped {n} object(s) of unknown STIX type {t}" for t, n in sorted(bundle.skipped.items())]
-    return report

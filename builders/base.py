@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
-import yaml
 from oxrdflib import OxigraphStore
 from oxrdflib._converter import from_ox, to_ox
 
@@ -21,26 +20,34 @@ from attackkg.ontology.namespaces import AKG, DCTERMS, RDF, RDFS, XSD
 
 
 class InputError(Exception):
-    """Bad input: carries where it is (file, line, and the object: STIX id, rule id).
+    """Bad input: carries where it is (file, line, the object: STIX id, rule id, and for YAML
+    the key path inside the document: ``tags[3]``, ``atomic_tests[2].executor``).
 
-    ``str(error)`` is the one line the CLI prints: ``path:line: message``.
+    ``str(error)`` is the one line the CLI prints: ``path:line: object: message (at key)``.
     """
 
     def __init__(
-        self, message: str, path: str | os.PathLike | None = None, line: int | None = None, obj: str | None = None
+        self,
+        message: str,
+        path: str | os.PathLike | None = None,
+        line: int | None = None,
+        obj: str | None = None,
+        key: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line
         self.obj = obj
+        self.key = key
 
     def __str__(self) -> str:
         where = self.path or "<input>"
         if self.line is not None:
             where += f":{self.line}"
         what = f"{self.obj}: " if self.obj else ""
-        return f"{where}: {what}{self.message}"
+        at = f" (at {self.key})" if self.key else ""
+        return f"{where}: {what}{self.message}{at}"
 
 
 @dataclass
@@ -80,67 +87,6 @@ def sha256_of(path: str | os.PathLike) -> str:
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
-
-
-# --- community YAML ----------------------------------------------------------------------------
-
-# A file larger than this is not read (a Sigma rule or an Atomic file is a few KB; the largest of
-# either in the shared data is 295 KB); parsing YAML takes about ten times its size in memory.
-MAX_YAML_BYTES = 10 << 20
-
-
-class RefusedYaml(yaml.MarkedYAMLError):
-    """YAML that parses but is refused: an alias, a merge key, a duplicate key (line in ``problem_mark``)."""
-
-
-class SafeYamlLoader(yaml.CSafeLoader):
-    """libyaml's safe loader for YAML written by many hands (Sigma rules, Atomic tests).
-
-    - Aliases (``*name``) and merge keys (``<<``) are refused: a few lines of them expand into
-      billions of values (the "billion laughs"), and neither SigmaHQ nor Atomic Red Team uses them.
-    - Duplicate keys are refused: YAML forbids them, and PyYAML would silently keep the last.
-    - Timestamps stay the text they are (``date: 2020-02-30`` must not raise from inside yaml).
-    """
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> object:
-        if node in self.constructed_objects:  # reached again: an alias of an anchored node
-            raise RefusedYaml(
-                problem="this value is used again by a YAML alias (*name); aliases are not read, "
-                "a few lines of them can expand into billions of values",
-                problem_mark=node.start_mark,
-            )
-        return super().construct_object(node, deep=deep)
-
-    def flatten_mapping(self, node: yaml.MappingNode) -> None:
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise RefusedYaml(problem="YAML merge key (<<) is not read", problem_mark=key_node.start_mark)
-
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
-        if not isinstance(node, yaml.MappingNode):
-            return super().construct_mapping(node, deep=deep)
-        self.flatten_mapping(node)
-        mapping: dict = {}
-        first_line: dict = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                seen = key in mapping
-            except TypeError:  # a list or mapping as a key
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
-                ) from None
-            if seen:
-                raise RefusedYaml(
-                    problem=f"duplicate key {key!r} (first at line {first_line[key]}); YAML forbids it",
-                    problem_mark=key_node.start_mark,
-                )
-            first_line[key] = key_node.start_mark.line + 1
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-
-SafeYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
 
 
 def without_userinfo(url: str) -> str:

@@ -1,5 +1,8 @@
 """One build: every source into one store, then the derived graphs and the metadata graph.
 
+Generic over the registered source kinds (:mod:`attackkg.builders.registry`, which also writes
+down the contract a source module keeps): the sources only read; this module writes.
+
 All inputs are read and checked before the new store is created, and the store is swapped in
 only at the end (:func:`attackkg.builders.store.new_generation`), so bad input or an interrupted
 build leaves the previous store as it was.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,8 +20,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from attackkg.builders import attack
+from attackkg.builders import registry
 from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, package_version, text, typed
+from attackkg.builders.registry import SourceKind
 from attackkg.builders.store import as_dataset, new_generation
 from attackkg.ontology.namespaces import METADATA_GRAPH, VOID
 
@@ -49,79 +53,91 @@ def build_time() -> datetime:
     return datetime.now(tz=timezone.utc).replace(microsecond=0)
 
 
-Loaded = tuple  # (builder module, its loaded data)
+@dataclass
+class Loaded:
+    """One source read and checked, not yet written: its kind, its data and what it reports."""
+
+    kind: SourceKind
+    data: object
+    report: Report
 
 
-def read_sources(
-    *,
-    attack_paths: Sequence[str | os.PathLike] = (),
-    d3fend_path: str | os.PathLike | None = None,
-    sigma_paths: Sequence[str | os.PathLike] = (),
-    atomic_path: str | os.PathLike | None = None,
-    strict: bool = False,
-    sigma_deprecated: bool = False,
-    sigma_unsupported: bool = False,
-    progress: Progress | None = None,
-) -> list[Loaded]:
-    """Read and check every input, before anything is written; raises :class:`InputError`."""
+def _given(inputs: Mapping[str, object]) -> tuple[dict[str, list], dict[str, dict[str, object]]]:
+    """``build_store`` keywords -> paths per kind and ``load`` options per kind (registry.kinds())."""
+    paths: dict[str, list] = {}
+    options: dict[str, dict[str, object]] = {}
+    by_keyword = {kind.keyword: kind for kind in registry.kinds()}
+    by_option = {option.keyword: (kind, option) for kind in registry.kinds() for option in kind.options}
+    for keyword, value in inputs.items():
+        if keyword in by_keyword:
+            kind = by_keyword[keyword]
+            if value is None:
+                continue
+            items = list(value) if kind.several and not isinstance(value, str | os.PathLike) else [value]
+            if items:
+                paths[kind.name] = items
+        elif keyword in by_option:
+            kind, option = by_option[keyword]
+            options.setdefault(kind.name, {})[option.parameter] = value
+        else:
+            known = ", ".join([*by_keyword, *by_option, "strict", "progress"])
+            raise TypeError(f"unexpected keyword argument {keyword!r}; the build takes {known}")
+    return paths, options
+
+
+def read_sources(*, strict: bool = False, progress: Progress | None = None, **inputs: object) -> list[Loaded]:
+    """Read and check every input, before anything is written; raises :class:`InputError`.
+
+    ``inputs`` are each registered kind's keyword (``attack_paths``, ``d3fend_path``, ...: see
+    :attr:`SourceKind.keyword`) and its options (``sigma_deprecated``, ...). ``strict`` makes the
+    lenient kinds raise their first bad file or item.
+    """
     say = progress or (lambda message: None)
-    if not (attack_paths or d3fend_path or sigma_paths or atomic_path):
+    paths, options = _given(inputs)
+    if not paths:
         raise InputError("nothing to build: give at least one source")
     loaded: list[Loaded] = []
-    for path in attack_paths:
-        say(f"reading ATT&CK {path}")
-        loaded.append((attack, attack.load(path)))
-    if d3fend_path is not None:
-        from attackkg.builders import d3fend
-
-        say(f"reading D3FEND {d3fend_path}")
-        loaded.append((d3fend, d3fend.load(d3fend_path)))
-    if sigma_paths:
-        from attackkg.builders import sigma
-
-        say(f"reading Sigma rules {', '.join(map(str, sigma_paths))}")
-        paths = [Path(p) for p in sigma_paths]
-        one_file = len(paths) == 1 and paths[0].suffix in (".yml", ".yaml")
-        rules = sigma.load(
-            paths,
-            strict=strict or one_file,  # lenient is for rule sets, not for the one rule a user names
-            include_deprecated=sigma_deprecated,
-            include_unsupported=sigma_unsupported,
-        )
-        if rules.errors and not rules.rules:
-            raise rules.errors[0]  # every rule was bad: nothing to build
-        loaded.append((sigma, rules))
-    if atomic_path is not None:
-        from attackkg.builders import atomic
-
-        say(f"reading Atomic Red Team {atomic_path}")
-        tests = atomic.load(atomic_path, strict=strict)
-        if tests.skipped and not tests.tests:
-            raise tests.skipped[0]  # every test was bad: nothing to build
-        loaded.append((atomic, tests))
+    for kind in registry.kinds():
+        given = paths.get(kind.name)
+        if not given:
+            continue
+        module = kind.module()
+        reading = dict(options.get(kind.name, {}))
+        if kind.lenient and strict:
+            reading["strict"] = True
+        batches = [given] if kind.inputs == "together" else [[path] for path in given]
+        for batch in batches:
+            say(f"reading {kind.title} {', '.join(map(str, batch))}")
+            data = module.load(batch if kind.inputs == "together" else batch[0], **reading)
+            report = module.report(data)
+            if report.skipped and next(iter(module.triples(data)), None) is None:
+                raise report.skipped[0]  # every file or item was bad: nothing to build
+            loaded.append(Loaded(kind, data, report))
     _check_distinct_graphs(loaded)
     return loaded
 
 
 def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None) -> list[Report]:
-    """Build the loaded sources into ``store``: one named graph each, then the derived
-    countermeasures (when D3FEND is there) and the metadata graph."""
+    """Build the loaded sources into ``store``: one named graph each, then each source's
+    cross-source check, the derived graphs (registry.derivations()) and the metadata graph."""
     say = progress or (lambda message: None)
     dataset = as_dataset(store)
     reports: list[Report] = []
-    for module, data in loaded:
-        name = module.graph_name(data)
-        say(f"building {name}")
-        report = module.build(data, dataset.graph(rdflib.URIRef(name)))
-        if module.__name__.endswith(".sigma"):
-            attack_graphs = [r.graph for r in reports if r.source == "attack"]
-            report.warnings += _unresolved_tags(module, data, store, attack_graphs)
-        reports.append(report)
-    if any(report.source == "d3fend" for report in reports):
-        from attackkg.builders import countermeasures
-
-        say("inferring D3FEND countermeasures")
-        reports.append(countermeasures.build(store))
+    graphs: dict[str, list[str]] = {}
+    for item in loaded:
+        say(f"building {item.report.graph}")
+        module = item.kind.module()
+        add_triples(dataset.graph(rdflib.URIRef(item.report.graph)), module.triples(item.data))
+        graphs.setdefault(item.kind.name, []).append(item.report.graph)
+        reports.append(item.report)
+    for item in loaded:
+        check = getattr(item.kind.module(), "check", None)
+        if check is not None:
+            item.report.warnings += check(item.data, store, graphs)
+    for derivation in registry.derivations():
+        if any(name in graphs for name in derivation.needs):
+            say(f"deriving {derivation.name}")
+            reports.append(derivation.module().build(store))
     say("writing the metadata graph")
     sizes = {
         row["g"].value: int(row["n"].value)
@@ -133,16 +149,19 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
     return reports
 
 
-def build_store(store_dir: str | os.PathLike, *, progress: Progress | None = None, **sources) -> BuildResult:
+def build_store(
+    store_dir: str | os.PathLike, *, strict: bool = False, progress: Progress | None = None, **inputs: object
+) -> BuildResult:
     """Build the sources into a new store generation under ``store_dir`` and swap it in.
 
-    ``sources`` are :func:`read_sources`' keywords (``attack_paths``, ``d3fend_path``,
-    ``sigma_paths``, ``atomic_path``, ``strict``, ...). Raises :class:`InputError` for bad input,
-    and nothing is written then. With ``strict`` a bad Sigma rule or Atomic file fails the build;
+    ``inputs`` are :func:`read_sources`' keywords, one per registered kind (``attack_paths``,
+    ``d3fend_path``, ``sigma_paths``, ``atomic_path``) and the kinds' options
+    (``sigma_deprecated``, ``sigma_unsupported``). Raises :class:`InputError` for bad input, and
+    nothing is written then. With ``strict`` a bad Sigma rule or Atomic file fails the build;
     otherwise it is skipped and reported.
     """
     started = time.perf_counter()
-    loaded = read_sources(progress=progress, **sources)
+    loaded = read_sources(strict=strict, progress=progress, **inputs)
     result = BuildResult(store_dir=Path(store_dir))
     with new_generation(store_dir) as store:
         result.reports = fill(store, loaded, progress)
@@ -150,39 +169,37 @@ def build_store(store_dir: str | os.PathLike, *, progress: Progress | None = Non
     return result
 
 
-def build_dataset(*, progress: Progress | None = None, **sources) -> rdflib.Dataset:
+def build_dataset(*, strict: bool = False, progress: Progress | None = None, **inputs: object) -> rdflib.Dataset:
     """The same build into an in-memory store, as an ``rdflib.Dataset`` (notebooks, experiments)."""
     store = ox.Store()
-    fill(store, read_sources(progress=progress, **sources), progress)
+    fill(store, read_sources(strict=strict, progress=progress, **inputs), progress)
     return as_dataset(store)
 
 
-def _check_distinct_graphs(loaded: list[tuple[object, object]]) -> None:
+def build_source(kind: str | SourceKind, source: object, graph: rdflib.Graph, **options: object) -> Report:
+    """Build one source into ``graph`` (any rdflib graph; a whole ``rdflib.Dataset`` gets it in
+    the source's named graph); returns its report with the triple count.
+
+    ``source`` is what the kind's ``load`` returned, or its input: a path (a list of paths for a
+    kind that reads several together), read with ``options`` (``load``'s own keywords).
+    """
+    kind = registry.get(kind) if isinstance(kind, str) else kind
+    module = kind.module()
+    if isinstance(source, str | os.PathLike) or (kind.inputs == "together" and isinstance(source, list | tuple)):
+        source = module.load(source, **options)
+    report = module.report(source)
+    target = graph.graph(rdflib.URIRef(report.graph)) if isinstance(graph, rdflib.Dataset) else graph
+    report.triples = add_triples(target, module.triples(source))
+    return report
+
+
+def _check_distinct_graphs(loaded: list[Loaded]) -> None:
     seen: dict[str, str] = {}
-    for module, data in loaded:
-        name = module.graph_name(data)
-        where = str(getattr(data, "path", ""))
+    for item in loaded:
+        name, where = item.report.graph, item.report.path
         if name in seen:
             raise InputError(f"same source release as {seen[name]} (both would fill {name})", path=where)
         seen[name] = where
-
-
-def _unresolved_tags(sigma, rules, store: ox.Store, attack_graphs: list[str]) -> list[str]:
-    """Sigma tags naming ATT&CK IDs absent from the ATT&CK release(s) in this build."""
-    if not attack_graphs:
-        return []
-    known = {
-        quad.subject.value
-        for graph in attack_graphs
-        for quad in store.quads_for_pattern(None, akg("attackId"), None, ox.NamedNode(graph))
-    }
-    by_tag: dict[str, list[str]] = {}
-    for path, tag in sigma.unresolved_tags(rules, known):
-        by_tag.setdefault(tag, []).append(path)
-    return [
-        f"tag {tag} names no object of the loaded ATT&CK release; kept on {len(paths)} rule(s), e.g. {paths[0]}"
-        for tag, paths in sorted(by_tag.items(), key=lambda item: (-len(item[1]), item[0]))
-    ]
 
 
 def metadata_triples(reports: list[Report], built_at: datetime) -> list[ox.Triple]:

@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-import rdflib
 
-from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, sha256_of
+from attackkg.builders.base import TYPE, InputError, Report, akg, sha256_of
 from attackkg.ontology.namespaces import ATTACK, D3F, DCTERMS, MITIGATION_ID, OWL, TECHNIQUE_ID, attack_iri, graph_iri
 
 SOURCE = "d3fend"
@@ -132,24 +131,22 @@ def link_triples(d3fend: list[ox.Triple]) -> Iterator[ox.Triple]:
                 yield ox.Triple(ox.NamedNode(target), d3fend_mitigation, subject)
 
 
-def build(source: str | os.PathLike | D3fendData, graph: rdflib.Graph) -> Report:
-    """Load ``source`` if it is a path, add its triples to ``graph``, report what was added."""
-    data = source if isinstance(source, D3fendData) else load(source)
+def report(data: D3fendData) -> Report:
+    """What the ontology holds (classes, ATT&CK technique classes, D3FEND IDs) and the ATT&CK
+    links :func:`link_triples` makes."""
     links = list(link_triples(data.triples))
-    count = add_triples(graph, [*data.triples, *links])
-    report = Report(
+    out = Report(
         source=SOURCE,
         path=str(data.path),
         graph=graph_name(data),
         version=data.version,
         title=data.title,
         sha256=data.sha256,
-        triples=count,
     )
-    report.counts.update(_counts(data.triples))
-    report.counts["technique links"] = sum(1 for t in links if t.subject.value.startswith(ATTACK + "techniques/"))
-    report.counts["mitigation links"] = len(links) - report.counts["technique links"]
-    return report
+    out.counts.update(_counts(data.triples))
+    out.counts["technique links"] = sum(1 for t in links if t.subject.value.startswith(ATTACK + "techniques/"))
+    out.counts["mitigation links"] = len(links) - out.counts["technique links"]
+    return out
 
 
 # --- helpers ------------------------------------------------------------------------------------

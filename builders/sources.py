@@ -52,6 +52,7 @@ from typing import TextIO
 
 import platformdirs
 
+from attackkg.builders import registry
 from attackkg.builders.base import InputError, package_version, sha256_of, without_userinfo
 from attackkg.builders.files import write_text
 
@@ -59,7 +60,6 @@ CACHE_ENV = "ATTACK_KG_CACHE"
 MIRROR_ENV = "ATTACK_KG_MIRROR"
 PINS_FILE = "pins.json"
 LOCK_FORMAT = 1
-KINDS = ("attack", "d3fend", "sigma", "atomic")
 DOMAINS = ("enterprise", "mobile", "ics")
 TIMEOUT = 60.0  # seconds without data before a download is abandoned
 CHUNK = 1 << 16
@@ -93,7 +93,7 @@ class Source:
     """One pinned source release: what it is, where it is, what it must hash to."""
 
     key: str  # "attack-enterprise", "d3fend", ...
-    kind: str  # one of KINDS: which builder reads it
+    kind: str  # a registered source kind (registry.names()): which builder reads it
     version: str
     url: str  # upstream URL, or a local path / file:// URL given with --source
     file: str  # the cache file name (keeps the version in it where the builder reads it there)
@@ -154,8 +154,9 @@ def _source(key: str, entry: object, where: str) -> Source:
     for name in ("kind", "version", "url"):
         if not isinstance(entry.get(name), str) or not entry[name]:
             raise InputError(f'"{name}" must be a non-empty string', path=where, obj=key)
-    if entry["kind"] not in KINDS:
-        raise InputError(f'"kind" is {entry["kind"]!r}; one of {", ".join(KINDS)}', path=where, obj=key)
+    kinds = registry.names()
+    if entry["kind"] not in kinds:
+        raise InputError(f'"kind" is {entry["kind"]!r}; one of {", ".join(kinds)}', path=where, obj=key)
     sha256 = entry.get("sha256")
     if sha256 is not None and (not isinstance(sha256, str) or not _SHA256.match(sha256.lower())):
         raise InputError('"sha256" must be 64 hex digits or null', path=where, obj=key)
@@ -352,7 +353,7 @@ def fetch(
         raise SourceError(
             f"not in the cache ({target}) and --offline forbids downloading; fetch it once online, point at a "
             f"copy with --source {source.key}=PATH or ${MIRROR_ENV}, or build from files with "
-            "--attack/--d3fend/--sigma/--atomic",
+            + source_flags(),
             source.key,
             where,
         )
@@ -474,7 +475,7 @@ def _stream(source: Source, url: str, out, timeout: float, meter: TextIO | None)
             raise SourceError(f"no answer within {timeout:g} s", source.key, url) from None
         raise SourceError(
             f"cannot connect: {getattr(reason, 'strerror', None) or reason} (no network? see --offline, "
-            f"--source {source.key}=PATH, ${MIRROR_ENV}, or build from files with --attack/--d3fend/--sigma/--atomic)",
+            f"--source {source.key}=PATH, ${MIRROR_ENV}, or build from files with {source_flags()})",
             source.key,
             url,
         ) from None
@@ -568,20 +569,25 @@ def prepare(
 
 
 def build_inputs(fetched: Sequence[Fetched]) -> dict:
-    """Keyword arguments of :func:`attackkg.builders.build.build_store` for the fetched sources."""
-    by_kind: dict[str, list[Path]] = {kind: [] for kind in KINDS}
+    """Keyword arguments of :func:`attackkg.builders.build.build_store` for the fetched sources:
+    each kind's keyword (registry), a list for a kind that takes several inputs, else one path."""
+    by_kind: dict[str, list[Fetched]] = {}
     for item in fetched:
-        by_kind[item.source.kind].append(item.path)
-    for kind in ("d3fend", "atomic"):
-        if len(by_kind[kind]) > 1:
-            keys = ", ".join(i.source.key for i in fetched if i.source.kind == kind)
-            raise InputError(f"one {kind} source per build, not several ({keys})")
-    return {
-        "attack_paths": by_kind["attack"],
-        "d3fend_path": by_kind["d3fend"][0] if by_kind["d3fend"] else None,
-        "sigma_paths": by_kind["sigma"],
-        "atomic_path": by_kind["atomic"][0] if by_kind["atomic"] else None,
-    }
+        by_kind.setdefault(item.source.kind, []).append(item)
+    inputs: dict = {}
+    for name, items in by_kind.items():
+        kind = registry.get(name)
+        if not kind.several and len(items) > 1:
+            keys = ", ".join(item.source.key for item in items)
+            raise InputError(f"one {name} source per build, not several ({keys})")
+        paths = [item.path for item in items]
+        inputs[kind.keyword] = paths if kind.several else paths[0]
+    return inputs
+
+
+def source_flags() -> str:
+    """``--attack/--d3fend/--sigma/--atomic``: the build flags of the registered kinds, for messages."""
+    return "/".join(kind.flag for kind in registry.kinds())
 
 
 def _basename(url: str) -> str:

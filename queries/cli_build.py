@@ -22,36 +22,7 @@ def register(commands) -> None:
         epilog=f"Example:\n  {EXAMPLE_BUILD}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument(
-        "--attack",
-        metavar="PATH",
-        nargs="+",
-        default=[],
-        type=Path,
-        help="ATT&CK STIX bundle(s), .json or .json.gz, STIX 2.0 or 2.1, any domain (each gets its own graph)",
-    )
-    build.add_argument("--d3fend", metavar="PATH", type=Path, help="D3FEND ontology in Turtle (d3fend.ttl)")
-    build.add_argument(
-        "--sigma",
-        metavar="PATH",
-        nargs="+",
-        default=[],
-        type=Path,
-        help="Sigma rules: the repository folder (rules*/ are read), any rule folder, or a release zip",
-    )
-    build.add_argument(
-        "--atomic",
-        metavar="PATH",
-        type=Path,
-        help="Atomic Red Team: the repository folder (atomics/T*/T*.yaml) or a release archive",
-    )
-    build.add_argument(
-        "--strict",
-        action="store_true",
-        help="fail on the first bad Sigma rule or Atomic file (default: skip it and report it)",
-    )
-    build.add_argument("--sigma-deprecated", action="store_true", help="also read Sigma's deprecated/ rules")
-    build.add_argument("--sigma-unsupported", action="store_true", help="also read Sigma's unsupported/ rules")
+    _source_flags(build)
     build.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     build.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     _source_args(build)
@@ -95,7 +66,8 @@ def register(commands) -> None:
         "info",
         help="what the store holds: sources, versions, counts",
         description="List the store's named graphs with source, version, SHA-256, "
-        "triple count and build time, from its metadata graph.",
+        "triple count and build time, from its metadata graph; sources in the order a build reads "
+        "them, derived graphs last.",
     )
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.add_argument(
@@ -109,11 +81,29 @@ def register(commands) -> None:
     _diff_parser(commands)
 
 
+def _source_flags(build: argparse.ArgumentParser) -> None:
+    """One flag per registered source kind (``--attack``, ...), its options, and ``--strict``."""
+    from attackkg.builders import registry
+
+    for kind in registry.kinds():
+        several = {"nargs": "+", "default": []} if kind.several else {}
+        build.add_argument(kind.flag, metavar="PATH", type=Path, help=kind.help, dest=kind.keyword, **several)
+    lenient = " or ".join(kind.title for kind in registry.kinds() if kind.lenient)
+    build.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"fail on the first bad file or item of {lenient} (default: skip it and report it)",
+    )
+    for kind in registry.kinds():
+        for option in kind.options:
+            build.add_argument(option.flag, action="store_true", dest=option.keyword, help=option.help)
+
+
 def _source_args(parser: argparse.ArgumentParser) -> None:
     """The flags that choose pinned releases: lock file, per-source override, offline, versions."""
     group = parser.add_argument_group(
         "pinned sources",
-        "With no --attack/--d3fend/--sigma/--atomic, the releases pinned in the package (or in --lock) are "
+        f"With no {_flags()}, the releases pinned in the package (or in --lock) are "
         "downloaded, checked by SHA-256 and cached; $ATTACK_KG_MIRROR (a base URL or a folder laid out as "
         "<host>/<path>) stands in for the upstream hosts, $ATTACK_KG_CACHE moves the cache.",
     )
@@ -159,34 +149,36 @@ def _diff_parser(commands) -> None:
     diff.set_defaults(run=_cmd_diff)
 
 
+def _flags() -> str:
+    """``--attack/--d3fend/--sigma/--atomic``: the source flags, from the registry."""
+    from attackkg.builders import registry
+
+    return "/".join(kind.flag for kind in registry.kinds())
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
+    from attackkg.builders import registry
     from attackkg.builders.build import build_store
     from attackkg.builders.store import default_store_dir
 
     store_dir = args.store or default_store_dir()
     progress = Progress(not args.quiet and (args.progress or sys.stderr.isatty()))
     pinned_flags = args.lock or args.source or args.offline or args.attack_version or args.domain
-    if args.attack or args.d3fend or args.sigma or args.atomic:
+    given = {kind.keyword: getattr(args, kind.keyword) for kind in registry.kinds()}
+    if any(given.values()):
         if pinned_flags:
             print(
-                "attack-kg: --attack/--d3fend/--sigma/--atomic build the files given; --lock, --source, --offline, "
+                f"attack-kg: {_flags()} build the files given; --lock, --source, --offline, "
                 "--attack-version and --domain choose pinned releases. Use one or the other "
                 "(--source KEY=PATH puts a local file in place of one pinned release).",
                 file=sys.stderr,
             )
             return 2
-        inputs = {"attack_paths": args.attack, "d3fend_path": args.d3fend}
-        inputs.update(sigma_paths=args.sigma, atomic_path=args.atomic)
+        inputs = given
     else:
         inputs = _pinned_inputs(args, progress)
-    result = build_store(
-        store_dir,
-        **inputs,
-        strict=args.strict,
-        sigma_deprecated=args.sigma_deprecated,
-        sigma_unsupported=args.sigma_unsupported,
-        progress=progress,
-    )
+    options = {option.keyword: getattr(args, option.keyword) for kind in registry.kinds() for option in kind.options}
+    result = build_store(store_dir, **inputs, **options, strict=args.strict, progress=progress)
     if args.quiet:
         return 0
     for report in result.reports:
@@ -272,7 +264,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         for row in rows(store, "warnings"):
             print(f"{row['kind']}: {row['warning']}")
         return 0
-    graphs = rows(store, "sources")
+    from attackkg.builders import registry
+
+    order = {name: index for index, name in enumerate(registry.names())}  # then derived, unknown kinds
+    graphs = sorted(rows(store, "sources"), key=lambda g: (order.get(str(g.get("kind")), len(order)), str(g["graph"])))
     if args.json:
         print(json.dumps(graphs, indent=2, default=str))
         return 0

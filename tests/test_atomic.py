@@ -15,6 +15,7 @@ import yaml
 
 from attackkg.builders import atomic
 from attackkg.builders.base import InputError, sha256_of
+from attackkg.builders.build import build_source
 from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG, RDFS, atomic_test_iri, attack_iri, graph_iri
 
@@ -120,7 +121,7 @@ def test_build_fills_its_own_named_graph_with_the_tests():
     data = atomic.load(FIXTURES)
     name = atomic.graph_name(data)
     assert name == graph_iri("atomic", "unknown")
-    report = atomic.build(data, dataset.graph(rdflib.URIRef(name)))
+    report = build_source("atomic", data, dataset.graph(rdflib.URIRef(name)))
     assert (report.source, report.graph, report.version, report.title) == (
         "atomic",
         name,
@@ -150,7 +151,7 @@ def test_triples_of_one_test():
     data = atomic.load(FIXTURES)
     subject = rdflib.URIRef(atomic_test_iri("e9795c8d-42aa-4ed4-ad80-551ed793d006"))
     graph = oxigraph_dataset().graph(rdflib.URIRef(atomic.graph_name(data)))
-    atomic.build(data, graph)
+    build_source("atomic", data, graph)
     akg = rdflib.Namespace(AKG)
     assert set(graph.predicate_objects(subject)) == {
         (rdflib.RDF.type, akg.AtomicTest),
@@ -171,7 +172,7 @@ def test_triples_of_one_test():
 
 def test_given_a_dataset_the_tests_go_into_their_named_graph():
     dataset = oxigraph_dataset()
-    report = atomic.build(FIXTURES, dataset)
+    report = build_source("atomic", FIXTURES, dataset)
     assert len(dataset.graph(rdflib.URIRef(report.graph))) == report.triples > 0
     assert len(dataset.default_graph) == 0
 
@@ -274,7 +275,7 @@ def test_bad_yaml_is_skipped_with_its_line():
     assert error.line == 6
     assert str(error).startswith(f"{error.path}:6: not valid YAML")
     assert data.counts["skipped_files"] == 1
-    report = atomic.build(data, rdflib.Graph())
+    report = build_source("atomic", data, rdflib.Graph())
     assert report.skipped == [error]
 
 
@@ -309,7 +310,7 @@ T1564 = "atomics/T1564.002/T1564.002.yaml"
 
 
 @pytest.mark.parametrize(
-    ("rel", "old", "new", "line", "kind", "kept"),
+    ("rel", "old", "new", "line", "kind", "kept", "key"),
     [
         # test 1's executor (lines 4-21): elevation_required is on line 20
         (
@@ -319,8 +320,17 @@ T1564 = "atomics/T1564.002/T1564.002.yaml"
             20,
             "skipped_tests",
             2,
+            "atomic_tests[0].executor.elevation_required",
         ),
-        (T1564, "4238a7f0-a980-4fff-98a2-dfc0a363d507", "not-a-guid", 5, "skipped_tests", 2),
+        (
+            T1564,
+            "4238a7f0-a980-4fff-98a2-dfc0a363d507",
+            "not-a-guid",
+            5,
+            "skipped_tests",
+            2,
+            "atomic_tests[0].auto_generated_guid",
+        ),
         (
             T1564,
             "  supported_platforms:\n  - macos",
@@ -328,23 +338,33 @@ T1564 = "atomics/T1564.002/T1564.002.yaml"
             8,
             "skipped_tests",
             2,
+            "atomic_tests[0].supported_platforms",
         ),
-        (T1564, "- name: Create Hidden User using UniqueID < 500", "- name:", 4, "skipped_tests", 2),
-        (T1564, "attack_technique: T1564.002", "attack_technique: Hidden Users", 1, "skipped_files", 0),
-        (T1564, "attack_technique: T1564.002", "attack_technique: TA0005", 1, "skipped_files", 0),
-        (T1564, "atomic_tests:\n", "atomic_tests: none\nnot_tests:\n", 3, "skipped_files", 0),
+        (T1564, "- name: Create Hidden User using UniqueID < 500", "- name:", 4, "skipped_tests", 2, "atomic_tests[0]"),
+        (
+            T1564,
+            "attack_technique: T1564.002",
+            "attack_technique: Hidden Users",
+            1,
+            "skipped_files",
+            0,
+            "attack_technique",
+        ),
+        (T1564, "attack_technique: T1564.002", "attack_technique: TA0005", 1, "skipped_files", 0, "attack_technique"),
+        (T1564, "atomic_tests:\n", "atomic_tests: none\nnot_tests:\n", 3, "skipped_files", 0, "atomic_tests"),
     ],
 )
-def test_malformed_tests_and_files_are_skipped_with_their_line(tmp_path, rel, old, new, line, kind, kept):
+def test_malformed_tests_and_files_are_skipped_with_their_line(tmp_path, rel, old, new, line, kind, kept, key):
     root = edited(tmp_path, rel, old, new)
     data = atomic.load(root)
     assert len(data.tests) == kept
     [error] = data.skipped
     assert error.line == line, str(error)
+    assert error.key == key and str(error).endswith(f" (at {key})")  # the YAML key path
     assert data.counts[kind] == 1
     with pytest.raises(InputError) as raised:
         atomic.load(root, strict=True)
-    assert raised.value.line == line
+    assert (raised.value.line, raised.value.key) == (line, key)
 
 
 def test_a_file_that_is_not_a_mapping_or_not_utf8(tmp_path):
@@ -451,7 +471,7 @@ def test_full_data_matches_the_yaml(full):
 def test_full_data_graph(full):
     _, data = full
     dataset = oxigraph_dataset()
-    report = atomic.build(data, dataset)
+    report = build_source("atomic", data, dataset)
     graph = dataset.graph(rdflib.URIRef(report.graph))
     assert len(graph) == report.triples
     emulates = rdflib.URIRef(AKG + "emulates")

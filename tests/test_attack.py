@@ -12,6 +12,7 @@ from rdflib.compare import isomorphic
 
 from attackkg.builders import attack
 from attackkg.builders.base import InputError
+from attackkg.builders.build import build_source
 from attackkg.builders.store import as_dataset
 from attackkg.ontology.namespaces import AKG, attack_iri
 
@@ -22,7 +23,7 @@ T1204_001 = rdflib.URIRef(attack_iri("T1204.001"))
 def build_graph(path) -> rdflib.Graph:
     bundle = attack.load(path)
     graph = rdflib.Graph()
-    attack.build(bundle, graph)
+    build_source("attack", bundle, graph)
     return graph
 
 
@@ -89,7 +90,7 @@ def test_both_stix_versions_give_the_same_graph(fixtures):
 
 def test_unknown_types_are_counted_not_fatal(fixtures):
     bundle = attack.load(fixtures / "attack" / "small-enterprise-2.0.json")
-    report = attack.build(bundle, rdflib.Graph())
+    report = build_source("attack", bundle, rdflib.Graph())
     assert bundle.skipped == {"x-mitre-unknown-thing": 1}
     assert any("x-mitre-unknown-thing" in warning for warning in report.warnings)
 
@@ -130,7 +131,7 @@ def test_full_enterprise_bundle(shared_data):
     assert (bundle.domain, bundle.version) == ("enterprise-attack", "18.1")
     store = ox.Store()
     graph = as_dataset(store).graph(rdflib.URIRef(attack.graph_name(bundle)))
-    attack.build(bundle, graph)
+    build_source("attack", bundle, graph)
 
     def count(where: str) -> int:
         answer = store.query(f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH ?g {{ {where} }} }}")
@@ -155,6 +156,6 @@ def test_other_domains(shared_data, domain):
     bundle = attack.load(shared_data / "attack" / f"{domain}-attack-18.1.json.gz")
     assert bundle.domain == f"{domain}-attack"
     graph = rdflib.Graph()
-    report = attack.build(bundle, graph)
+    report = build_source("attack", bundle, graph)
     assert report.counts["Technique"] > 50
     assert len(set(graph.subjects(rdflib.RDF.type, AKG_NS.Tactic))) >= 12

@@ -11,6 +11,7 @@ from expected import T1204_001_COUNTERMEASURES
 from attackkg.builders import countermeasures as cm
 from attackkg.builders import d3fend
 from attackkg.builders.base import InputError
+from attackkg.builders.build import build_source
 from attackkg.builders.store import as_dataset
 from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG, COUNTERMEASURES_GRAPH, D3F, OWL, RDFS, attack_iri, graph_iri
@@ -33,7 +34,7 @@ def loaded_store(path) -> tuple[ox.Store, str]:
     """A store holding one D3FEND release, as the build leaves it before the inference."""
     store = ox.Store()
     data = d3fend.load(path)
-    d3fend.build(data, as_dataset(store).graph(rdflib.URIRef(d3fend.graph_name(data))))
+    build_source("d3fend", data, as_dataset(store).graph(rdflib.URIRef(d3fend.graph_name(data))))
     return store, d3fend.graph_name(data)
 
 
@@ -210,7 +211,7 @@ def test_infer_needs_exactly_one_d3fend_graph(fixtures):
         cm.infer(ox.Store())
     store, name = loaded_store(fixtures / SOURCE_FORM)
     other = d3fend.load(fixtures / RELEASE_FORM)
-    d3fend.build(other, as_dataset(store).graph(rdflib.URIRef(d3fend.graph_name(other))))
+    build_source("d3fend", other, as_dataset(store).graph(rdflib.URIRef(d3fend.graph_name(other))))
     with pytest.raises(InputError, match="several D3FEND graphs"):
         cm.infer(store)
     assert cm.infer(store, d3fend_graph=name).version == "1.2.0"

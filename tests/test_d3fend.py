@@ -11,6 +11,7 @@ import rdflib
 
 from attackkg.builders import d3fend
 from attackkg.builders.base import InputError
+from attackkg.builders.build import build_source
 from attackkg.builders.store import as_dataset
 from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG, D3F, attack_iri, graph_iri
@@ -118,7 +119,7 @@ def test_build_into_an_oxigraph_dataset(fixtures):
     dataset = as_dataset(store)
     data = d3fend.load(fixtures / SOURCE_FORM)
     name = d3fend.graph_name(data)
-    report = d3fend.build(data, dataset.graph(rdflib.URIRef(name)))
+    report = build_source("d3fend", data, dataset.graph(rdflib.URIRef(name)))
     assert report.source == "d3fend"
     assert report.graph == name
     assert report.version == "1.2.0"
@@ -132,7 +133,7 @@ def test_build_into_an_oxigraph_dataset(fixtures):
 
 def test_build_from_a_path_into_plain_rdflib(fixtures):
     graph = rdflib.Graph()
-    report = d3fend.build(fixtures / RELEASE_FORM, graph)
+    report = build_source("d3fend", fixtures / RELEASE_FORM, graph)
     assert report.triples == len(graph)
     assert (
         rdflib.URIRef(attack_iri("T1204.001")),

@@ -27,9 +27,9 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from attackkg.builders import atomic, attack, d3fend, sigma
+from attackkg.builders import atomic, attack, d3fend, registry, sigma
 from attackkg.builders.base import InputError
-from attackkg.builders.build import metadata_triples
+from attackkg.builders.build import build_source, metadata_triples
 from attackkg.builders.store import as_dataset
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -231,13 +231,13 @@ def swapped(document, swaps):
     return document
 
 
-def accepted(module, data) -> None:
+def accepted(kind: str, data) -> None:
     """What a build does with accepted input, short of the disk: triples into an Oxigraph
     dataset, the graph name as an IRI, the metadata triples."""
-    name = module.graph_name(data)
+    name = registry.get(kind).module().graph_name(data)
     ox.NamedNode(name)
     dataset = as_dataset(ox.Store())
-    report = module.build(data, dataset.graph(rdflib.URIRef(name)))
+    report = build_source(kind, data, dataset.graph(rdflib.URIRef(name)))
     metadata_triples([report], datetime(2026, 1, 1, tzinfo=timezone.utc))
 
 
@@ -259,7 +259,7 @@ def load_attack(folder: Path, raw: bytes) -> None:
         event("refused with an InputError")
         return
     event("accepted")
-    accepted(attack, bundle)
+    accepted("attack", bundle)
 
 
 @FUZZ
@@ -291,7 +291,7 @@ def test_d3fend_mutated_turtle(workdir, edits):
         event("refused with an InputError")
         return
     event("accepted")
-    accepted(d3fend, data)
+    accepted("d3fend", data)
 
 
 # --- Sigma -------------------------------------------------------------------------------------
@@ -305,7 +305,7 @@ def load_sigma(folder: Path, raw: bytes) -> None:
     assert all(isinstance(error, InputError) for error in data.errors)
     assert all(str(error) for error in data.errors)  # each prints as its one line
     event("rule skipped with an InputError" if data.errors else "rule accepted")
-    accepted(sigma, data)
+    accepted("sigma", data)
     with contextlib.suppress(InputError):
         sigma.load(folder / "sigma", strict=True)
 
@@ -345,7 +345,7 @@ def load_atomic(folder: Path, raw: bytes) -> None:
     data = atomic.load(folder / "atomic")
     assert all(isinstance(error, InputError) for error in data.skipped)
     event("file or test skipped with an InputError" if data.skipped else "every test accepted")
-    accepted(atomic, data)
+    accepted("atomic", data)
     with contextlib.suppress(InputError):
         atomic.load(folder / "atomic", strict=True)
 

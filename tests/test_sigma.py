@@ -12,6 +12,7 @@ import rdflib
 
 from attackkg.builders import sigma
 from attackkg.builders.base import InputError, sha256_of
+from attackkg.builders.build import build_source
 from attackkg.builders.store import as_dataset
 from attackkg.ontology import declared_terms, vocabulary
 from attackkg.ontology.namespaces import AKG, DCTERMS, attack_iri, cve_iri, graph_iri, uuid_iri
@@ -41,7 +42,7 @@ def node(rule_id: str) -> rdflib.URIRef:
 
 def to_graph(data: sigma.SigmaRules) -> rdflib.Graph:
     graph = rdflib.Graph()
-    sigma.build(data, graph)
+    build_source("sigma", data, graph)
     return graph
 
 
@@ -401,7 +402,7 @@ def test_yaml_syntax_error_is_skipped_with_path_and_line(fixtures):
     assert error.path == str(folder / "rules/network/zeek/zeek_default_cobalt_strike_certificate.yml")
     assert error.line == 11
     assert str(error).startswith(f"{error.path}:11: YAML syntax error")
-    report = sigma.build(data, rdflib.Graph())
+    report = build_source("sigma", data, rdflib.Graph())
     assert report.skipped == [error]
     assert report.counts["skipped"] == 1 and report.counts["rules"] == 1
 
@@ -428,19 +429,24 @@ def symlink_rule(repo) -> str:
 
 
 @pytest.mark.parametrize(
-    ("edit", "line", "message"),
+    ("edit", "line", "message", "key"),
     [
-        (lambda t: t.replace(f"id: {SYMLINK}\n", ""), 1, "not a Sigma rule: no 'id'"),
-        (lambda t: t.replace(f"id: {SYMLINK}", "id: 42"), 2, "rule id is not a UUID: 42"),
-        (lambda t: t.replace(f"id: {SYMLINK}", "id: not-a-uuid"), 2, "rule id is not a UUID: 'not-a-uuid'"),
-        (lambda t: t.replace("title: Symlink Etc Passwd\n", ""), 1, "not a Sigma rule: no 'title'"),
-        (lambda t: t.replace("title: Symlink Etc Passwd", "title: [a, b]"), 1, "title is not text"),
-        (lambda t: t.replace("logsource:\n    product: linux", "logsource: linux"), 13, "'logsource' is not"),
-        (lambda t: t.replace("tags:\n", "tags:\n    - {a: b}\n"), 11, "'tags' is not a list of text"),
-        (lambda t: "", 1, "no YAML document"),
+        (lambda t: t.replace(f"id: {SYMLINK}\n", ""), 1, "not a Sigma rule: no 'id'", None),
+        (lambda t: t.replace(f"id: {SYMLINK}", "id: 42"), 2, "rule id is not a UUID: 42", "id"),
+        (lambda t: t.replace(f"id: {SYMLINK}", "id: not-a-uuid"), 2, "rule id is not a UUID: 'not-a-uuid'", "id"),
+        (lambda t: t.replace("title: Symlink Etc Passwd\n", ""), 1, "not a Sigma rule: no 'title'", None),
+        (lambda t: t.replace("title: Symlink Etc Passwd", "title: [a, b]"), 1, "title is not text", "title"),
+        (
+            lambda t: t.replace("logsource:\n    product: linux", "logsource: linux"),
+            13,
+            "'logsource' is not",
+            "logsource",
+        ),
+        (lambda t: t.replace("tags:\n", "tags:\n    - {a: b}\n"), 11, "'tags' is not a list of text", "tags[0]"),
+        (lambda t: "", 1, "no YAML document", None),
     ],
 )
-def test_bad_rules_are_skipped_with_their_line(tmp_path, symlink_rule, edit, line, message):
+def test_bad_rules_are_skipped_with_their_line(tmp_path, symlink_rule, edit, line, message, key):
     write_rule(tmp_path, "a_good.yml", symlink_rule.replace(SYMLINK, "0e95725d-7320-415d-80f7-004da920fc11"))
     bad = write_rule(tmp_path, "b_bad.yml", edit(symlink_rule))
     data = sigma.load(tmp_path)
@@ -448,6 +454,7 @@ def test_bad_rules_are_skipped_with_their_line(tmp_path, symlink_rule, edit, lin
     (error,) = data.errors
     assert (error.path, error.line) == (str(bad), line)
     assert message in error.message
+    assert error.key == key  # the YAML key path of the bad value
     with pytest.raises(InputError):
         sigma.load(tmp_path, strict=True)
 
@@ -510,7 +517,7 @@ def test_every_emitted_project_term_is_declared(repo):
 
 
 def test_report_counts(data, graph):
-    report = sigma.build(data, rdflib.Graph(identifier=rdflib.URIRef(sigma.graph_name(data))))
+    report = build_source("sigma", data, rdflib.Graph(identifier=rdflib.URIRef(sigma.graph_name(data))))
     assert report.source == "sigma"
     assert report.graph == sigma.graph_name(data)
     assert report.triples == len(graph)
@@ -552,7 +559,7 @@ def test_full_rule_set_with_deprecated_and_unsupported(shared_data):
 def test_full_build_into_an_oxigraph_dataset(full):
     dataset = as_dataset(ox.Store())
     name = rdflib.URIRef(sigma.graph_name(full))
-    report = sigma.build(full, dataset.graph(name))
+    report = build_source("sigma", full, dataset.graph(name))
     assert report.counts["rules"] == 3780
     assert report.triples == len(dataset.graph(name)) > 80_000
     technique = attack_iri("T1204.001")
