@@ -19,7 +19,7 @@ import rdflib
 
 from attackkg.builders import attack
 from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, package_version, text, typed
-from attackkg.builders.store import as_dataset, new_generation
+from attackkg.builders.store import as_dataset, estimate_build_bytes, new_generation
 from attackkg.ontology.namespaces import METADATA_GRAPH, VOID
 
 Progress = Callable[[str], None]
@@ -144,7 +144,7 @@ def build_store(store_dir: str | os.PathLike, *, progress: Progress | None = Non
     started = time.perf_counter()
     loaded = read_sources(progress=progress, **sources)
     result = BuildResult(store_dir=Path(store_dir))
-    with new_generation(store_dir) as store:
+    with new_generation(store_dir, needs=estimate_build_bytes(_input_paths(loaded))) as store:
         result.reports = fill(store, loaded, progress)
     result.seconds = time.perf_counter() - started
     return result
@@ -155,6 +155,16 @@ def build_dataset(*, progress: Progress | None = None, **sources) -> rdflib.Data
     store = ox.Store()
     fill(store, read_sources(progress=progress, **sources), progress)
     return as_dataset(store)
+
+
+def _input_paths(loaded: list[Loaded]) -> list[tuple[str, str]]:
+    """``(source kind, input path)`` of each loaded source, for the store's space estimate."""
+    out = []
+    for module, data in loaded:
+        kind = module.__name__.rsplit(".", 1)[-1]
+        paths = getattr(data, "paths", None) or [getattr(data, "path", None)]
+        out += [(kind, str(path)) for path in paths if path]
+    return out
 
 
 def _check_distinct_graphs(loaded: list[tuple[object, object]]) -> None:
