@@ -103,8 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _os_error_line(error: OSError, command: str) -> str:
     """``path: COMMAND failed: reason`` from an OSError, its own path and reason when it has them."""
     from attackkg.builders.files import os_reason
+    from attackkg.ontology.identifiers import quoted
 
-    where = f"{error.filename}: " if error.filename else ""
+    filename = str(error.filename) if error.filename else ""
+    where = f"{filename if len(filename) <= 240 else quoted(filename)}: " if filename else ""
     return f"{where}{command} failed: {os_reason(error)}"
 
 
