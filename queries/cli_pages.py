@@ -76,7 +76,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         written = report.write_all(open_store(args.store), args.output, args.format)
         print(f"wrote {len(written) - 1} technique pages and {written[-1]}")
         return 0
-    if not args.technique:
+    if args.technique is None:
         raise InputError("name a technique (attack-kg report T1204.001), or --all -o DIR")
     technique = check_identifier(args.technique, "TECHNIQUE")
     page = report.report(open_store(args.store), technique, args.format)
