@@ -18,7 +18,10 @@ def register(commands) -> None:
         "build",
         help="build the sources into a store",
         description="Build the given sources into a new store and swap it in when complete. "
-        "A failed or interrupted build leaves the previous store as it was.",
+        "A failed or interrupted build (Ctrl-C, SIGTERM, SIGHUP) leaves the previous store as it was. "
+        "Before writing, what killed builds left is removed and the free space is checked: the new store "
+        "takes up to about 1.4 times its finished size (about 200 MB for the full data) beside the current "
+        "one and the previous one, kept for readers ('attack-kg info' shows their size).",
         epilog=f"Example:\n  {EXAMPLE_BUILD}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
