@@ -179,6 +179,42 @@ def test_writing_onto_a_full_disk(fixture_store, tmp_path, capsys, command):
         assert sorted(p.name for p in out.iterdir()) == sorted(["filler", "filler-tail", target.name])
 
 
+def test_download_onto_a_full_cache(tmp_path, monkeypatch, capsys):
+    """The download cache on a full disk (a local HTTP server on 127.0.0.1 stands in for the
+    upstream hosts): one line with the system's reason, no partial file in the cache, no lock file."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from attackkg.builders import sources
+
+    class Release(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"x" * (3 << 20)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Release)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with tmpfs(tmp_path / "cache", "1m") as cache:
+            monkeypatch.setenv(sources.CACHE_ENV, str(cache))
+            monkeypatch.setenv(sources.MIRROR_ENV, f"http://127.0.0.1:{server.server_address[1]}/")
+            lock = tmp_path / "sources.lock.json"
+            assert main(["lock", "-o", str(lock)]) == 1
+            line = one_line(capsys.readouterr().err)
+            assert "127.0.0.1" in line and "No space left on device" in line, line
+            assert [p for p in cache.rglob("*") if p.is_file()] == []
+            assert not lock.exists()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_space_check_says_what_it_needs_and_what_it_could_free(fixtures, tmp_path, monkeypatch):
     """No mount needed: the free space is faked. A build that cannot fit is refused before anything
     is written, with the space it needs, the space free, and the previous generation it could free."""
