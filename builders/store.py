@@ -9,7 +9,10 @@ Layout of a store folder::
 A build writes a new generation and only then points ``current`` at it, so an interrupted or
 failed build leaves the previous store as it was; readers open ``current`` read-only and keep
 the generation they opened. The generation before the current one is kept for readers that
-still have it open; older ones are removed.
+still have it open; older ones are removed. A build first removes what killed builds left
+(generations that never became current) and checks the free space against an estimate from its
+inputs (:func:`estimate_build_bytes`), so debris never blocks later builds and a build that
+cannot fit is refused before it writes.
 """
 
 from __future__ import annotations
