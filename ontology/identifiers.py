@@ -17,8 +17,11 @@ from attackkg.builders.base import InputError
 QUOTE_LIMIT = 80  # characters of the user's value an error line shows
 MAX_NAME_LENGTH = 200  # ATT&CK's longest name or alias (18.1) has 57 characters; IRIs are longer
 
-# Shapes of the IDs users type (ASCII only: ``\d`` would also take full-width digits).
-_ID_SHAPE = re.compile(r"(?:TA|T|M|G|S|C|DS|DC|DET)[0-9]{4}(?:[./][0-9]{3})?|D3-[A-Z0-9]+", re.IGNORECASE)
+# Shapes of the IDs users type: ATT&CK IDs, D3FEND IDs and D3FEND terms (ASCII only: ``\d`` would
+# also take full-width digits).
+_ID_SHAPE = re.compile(
+    r"(?:TA|T|M|G|S|C|DS|DC|DET)[0-9]{4}(?:[./][0-9]{3})?|D3-[A-Z0-9]+|d3f:[A-Za-z][A-Za-z0-9_-]*", re.IGNORECASE
+)
 
 # Letters that look like the Latin ones of IDs (Cyrillic, Greek), and dashes that look like '-'.
 # NFKC already folds full-width letters, digits and dots (``Ｔ１２０４．００１``).

@@ -448,6 +448,7 @@ def test_look_alikes_and_quoting():
     assert ascii_look_alike("\u0422\u04100002") == "TA0002"
     assert ascii_look_alike("\uff34\uff11\uff12\uff10\uff14\uff0e\uff10\uff10\uff11") == "T1204.001"
     assert ascii_look_alike("Process Doppelgänging") is None
+    assert ascii_look_alike("d3f:URL\u0410nalysis") == "d3f:URLAnalysis"  # a Cyrillic А
     assert quoted("T1204") == "'T1204'"
     shown = quoted("x" * 1000)
     assert shown.startswith("'" + "x" * 80 + "'…") and "(1,000 characters)" in shown
