@@ -125,7 +125,8 @@ def new_generation(store_dir: str | os.PathLike, *, needs: int = 0) -> Iterator[
         generation = None
         try:
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-            generation = Path(tempfile.mkdtemp(prefix=f"{GENERATION_PREFIX}{stamp}-", dir=store_dir))
+            with _signals_deferred():  # no signal between making the folder and knowing its name
+                generation = Path(tempfile.mkdtemp(prefix=f"{GENERATION_PREFIX}{stamp}-", dir=store_dir))
             store = ox.Store(str(generation))
             yield store
             store.flush()
