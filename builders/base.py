@@ -43,6 +43,8 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         where = self.path or "<input>"
+        if len(where) > 240:  # a path the user typed, 10 MB long: show its start
+            where = f"{where[:80]}… ({len(where):,} characters)"
         if self.line is not None:
             where += f":{self.line}"
         what = f"{self.obj}: " if self.obj else ""

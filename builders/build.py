@@ -23,7 +23,7 @@ import rdflib
 from attackkg.builders import registry
 from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, package_version, text, typed
 from attackkg.builders.registry import SourceKind
-from attackkg.builders.store import as_dataset, new_generation
+from attackkg.builders.store import as_dataset, estimate_build_bytes, new_generation
 from attackkg.ontology.namespaces import METADATA_GRAPH, VOID
 
 Progress = Callable[[str], None]
@@ -163,7 +163,7 @@ def build_store(
     started = time.perf_counter()
     loaded = read_sources(strict=strict, progress=progress, **inputs)
     result = BuildResult(store_dir=Path(store_dir))
-    with new_generation(store_dir) as store:
+    with new_generation(store_dir, needs=estimate_build_bytes(_input_paths(loaded))) as store:
         result.reports = fill(store, loaded, progress)
     result.seconds = time.perf_counter() - started
     return result
@@ -191,6 +191,15 @@ def build_source(kind: str | SourceKind, source: object, graph: rdflib.Graph, **
     target = graph.graph(rdflib.URIRef(report.graph)) if isinstance(graph, rdflib.Dataset) else graph
     report.triples = add_triples(target, module.triples(source))
     return report
+
+
+def _input_paths(loaded: list[Loaded]) -> list[tuple[str, str]]:
+    """``(source kind, input path)`` of each loaded source, for the store's space estimate."""
+    out = []
+    for item in loaded:
+        paths = getattr(item.data, "paths", None) or [getattr(item.data, "path", None) or item.report.path]
+        out += [(item.kind.name, str(path)) for path in paths if path]
+    return out
 
 
 def _check_distinct_graphs(loaded: list[Loaded]) -> None:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from attackkg.builders.base import InputError
+from attackkg.ontology.identifiers import quoted
 from attackkg.ontology.namespaces import PREFIXES
 
 if TYPE_CHECKING:  # rdflib is imported when a result is built, to keep the CLI start fast
@@ -139,7 +140,7 @@ def resolve(name_or_path: str) -> NamedQuery:
             reason = getattr(error, "strerror", None) or str(error)
             raise InputError(f"cannot read the query: {reason}", path=path) from None
     known = ", ".join(library()) or "(none)"
-    raise InputError(f"no query named {name_or_path!r}; the library has: {known}")
+    raise InputError(f"no query named {quoted(name_or_path)}; the library has: {known}")
 
 
 # --- reading a query's text ------------------------------------------------------------------
@@ -244,7 +245,7 @@ def values_block(params: Mapping[str, str]) -> str:
     names = list(params)
     for name in names:
         if not VARNAME.match(name):
-            raise InputError(f"parameter names are letters, digits and _, not {name!r}")
+            raise InputError(f"parameter names are letters, digits and _, not {quoted(name)}")
     terms = " ".join(str(ox.Literal(str(params[name]))) for name in names)
     variables = " ".join(f"?{name}" for name in names)
     return f"VALUES ({variables}) {{ ({terms}) }}"
@@ -264,10 +265,10 @@ def bindings(query: NamedQuery, params: Mapping[str, str]) -> dict[str, str]:
     unknown = sorted(set(params) - set(query.params))
     if unknown and (query.params or query.builtin):
         takes = f"it takes: {', '.join(query.params)}" if query.params else "it takes none"
-        raise InputError(f"query {query.name} has no parameter {unknown[0]!r}; {takes}", path=query.path)
+        raise InputError(f"query {query.name} has no parameter {quoted(unknown[0])}; {takes}", path=query.path)
     for name in params:
         if not VARNAME.match(name):
-            raise InputError(f"parameter names are letters, digits and _, not {name!r}", path=query.path)
+            raise InputError(f"parameter names are letters, digits and _, not {quoted(name)}", path=query.path)
     return {name: str(value) for name, value in params.items()}
 
 

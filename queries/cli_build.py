@@ -18,7 +18,10 @@ def register(commands) -> None:
         "build",
         help="build the sources into a store",
         description="Build the given sources into a new store and swap it in when complete. "
-        "A failed or interrupted build leaves the previous store as it was.",
+        "A failed or interrupted build (Ctrl-C, SIGTERM, SIGHUP) leaves the previous store as it was. "
+        "Before writing, what killed builds left is removed and the free space is checked: the new store "
+        "takes up to about 1.4 times its finished size (about 200 MB for the full data) beside the current "
+        "one and the previous one, kept for readers ('attack-kg info' shows their size).",
         epilog=f"Example:\n  {EXAMPLE_BUILD}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,8 +69,9 @@ def register(commands) -> None:
         "info",
         help="what the store holds: sources, versions, counts",
         description="List the store's named graphs with source, version, SHA-256, "
-        "triple count and build time, from its metadata graph; sources in the order a build reads "
-        "them, derived graphs last.",
+        "triple count and build time, from its metadata graph (sources in the order a build reads "
+        "them, derived graphs last), and the store's size on disk (the current build, the previous one "
+        "kept for readers) with the room a rebuild needs.",
     )
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.add_argument(
@@ -279,10 +283,29 @@ def _cmd_info(args: argparse.Namespace) -> int:
         row[0] = row[0].removeprefix(GRAPH)
         row[5] = row[5][:12]
     print(format_table(columns, table))
+    print(_disk_line(args.store))
     notes = len(rows(store, "warnings"))
     print(f"(graph names under {GRAPH}; --json gives every field in full", file=sys.stderr, end="")
     print(f"; {notes} warning(s): --warnings lists them)" if notes else ")", file=sys.stderr)
     return 0
+
+
+def _disk_line(store_dir) -> str:
+    """``on disk: ...``: the store's size, generation by generation, and what a rebuild needs."""
+    from attackkg.builders.store import PEAK_OVER_FINISHED, default_store_dir, megabytes, store_disk_bytes
+
+    store_dir = store_dir or default_store_dir()
+    sizes = store_disk_bytes(store_dir)
+    parts = [f"current {megabytes(sizes['current'])}"]
+    if sizes["previous"]:
+        parts.append(f"previous {megabytes(sizes['previous'])}, kept for readers")
+    if sizes["other"]:
+        parts.append(f"{megabytes(sizes['other'])} left by interrupted builds, removed by the next build")
+    rebuild = int(sizes["current"] * PEAK_OVER_FINISHED)
+    return (
+        f"on disk: {megabytes(sizes['total'])} in {store_dir} ({'; '.join(parts)}); "
+        f"a rebuild of the same sources needs about {megabytes(rebuild)} free"
+    )
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from attackkg.builders.base import InputError
 from attackkg.builders.files import write_text
+from attackkg.ontology.identifiers import check_identifier, quoted
 from attackkg.queries.cli_common import format_table, store_option
 
 PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "all")
@@ -81,9 +82,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         written = report.write_all(open_store(args.store), args.output, args.format)
         print(f"wrote {len(written) - 1} technique pages and {written[-1]}")
         return 0
-    if not args.technique:
+    if args.technique is None:
         raise InputError("name a technique (attack-kg report T1204.001), or --all -o DIR")
-    page = report.report(open_store(args.store), args.technique, args.format)
+    technique = check_identifier(args.technique, "TECHNIQUE")
+    page = report.report(open_store(args.store), technique, args.format)
     if args.output is None:
         sys.stdout.write(page)
     else:
@@ -97,8 +99,9 @@ def _cmd_layer(args: argparse.Namespace) -> int:
 
     if args.direct_only and not args.group:
         raise InputError("--direct-only goes with --group")
+    group = None if args.group is None else check_identifier(args.group, "--group")
     built = layer.build_layer(
-        open_store(args.store), args.score, group=args.group, domain=args.domain, direct_only=args.direct_only
+        open_store(args.store), args.score, group=group, domain=args.domain, direct_only=args.direct_only
     )
     if args.output is None:
         sys.stdout.write(layer.to_json(built))
@@ -181,11 +184,12 @@ def _cmd_paths(args: argparse.Namespace) -> int:
 
     from attackkg.queries import paths as analysis
 
+    name = check_identifier(args.technique, "TECHNIQUE")
     graph = _path_graph(args.store)
     kinds = analysis.PATH_KINDS if args.kind == "all" else (args.kind,)
-    technique = analysis.find_node(graph, args.technique)
+    technique = analysis.find_node(graph, name)
     if graph.nodes[technique].get("kind") != "technique":
-        raise InputError(f"{args.technique} is a {graph.nodes[technique].get('kind')}, not a technique")
+        raise InputError(f"{name} is a {graph.nodes[technique].get('kind')}, not a technique")
     found = analysis.paths(graph, technique, kinds)
     if not found:
         _explain_no_paths(graph, technique, kinds)
@@ -258,12 +262,13 @@ def _cmd_cover(args: argparse.Namespace) -> int:
 
     if args.top is not None and args.top < 1:
         raise InputError("--top takes a positive number")
+    args.names = [check_identifier(name, "ID") for name in args.names]
     graph = _path_graph(args.store)
     techniques = analysis.techniques_of(
         graph, args.names, include_software=args.include_software, direct_only=args.direct_only
     )
     if not techniques:
-        raise InputError(f"{' '.join(args.names)}: no techniques to cover")
+        raise InputError(f"{quoted(' '.join(args.names))}: no techniques to cover")
     through = _through_campaigns(graph, args.names, analysis) if not args.direct_only else {}
     cover_of = analysis.coverage(graph, techniques)
     result = analysis.set_cover(graph, techniques, kind=args.kind, top=args.top, cover_of=cover_of)

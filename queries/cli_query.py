@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from attackkg.builders.base import InputError
+from attackkg.ontology.identifiers import quoted
 from attackkg.queries.cli_common import (
     ENDPOINT_HELP,
     Progress,
@@ -88,9 +90,10 @@ def _cmd_query(args: argparse.Namespace) -> int:
     for item in args.param:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise InputError(f"--param takes NAME=VALUE, not {item!r}")
+            raise InputError(f"--param takes NAME=VALUE, not {quoted(item)}")
         params[name] = value
     named = resolve(args.query)
+    params = checked_params(named, params)
     if args.endpoint or args.query_url:
         if args.store is not None:
             raise InputError("give --store (the local store) or --endpoint (a SPARQL server), not both")
@@ -100,6 +103,23 @@ def _cmd_query(args: argparse.Namespace) -> int:
     result = run(target, named, **params)
     write_result(result, args.format)
     return 0
+
+
+def checked_params(named, params: dict[str, str]) -> dict[str, str]:
+    """Parameters a query's ``# param`` line calls an ID (``technique``, ``group``) are checked
+    as IDs (:func:`~attackkg.ontology.identifiers.check_identifier`: not empty, no look-alike
+    characters); any other value only for IDs in look-alike characters."""
+    from attackkg.ontology.identifiers import check_identifier, refuse_look_alike
+
+    checked = {}
+    for name, value in params.items():
+        described = named.params.get(name, "")
+        if re.search(r"\bID\b", described):
+            checked[name] = check_identifier(value, what=f"--param {name}")
+        else:
+            refuse_look_alike(value, what=f"--param {name}")
+            checked[name] = value
+    return checked
 
 
 def _endpoint(args: argparse.Namespace):

@@ -317,4 +317,4 @@ def to_json(layer: dict) -> str:
 
 def write_layer(layer: dict, path: str | os.PathLike) -> None:
     """Write the layer to ``path`` atomically (temporary file and rename)."""
-    write_text(path, to_json(layer))
+    write_text(path, to_json(layer), what="write the layer")
