@@ -293,7 +293,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_diff(args: argparse.Namespace) -> int:
     import json
 
-    from attackkg.builders.diff import diff_stores
+    from attackkg.queries.diff import diff_stores
 
     result = diff_stores(args.old, args.new)
     if args.format == "json":

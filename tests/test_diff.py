@@ -16,7 +16,7 @@ import rdflib
 from rdflib.compare import graph_diff
 
 from attackkg.builders.build import build_store
-from attackkg.builders.diff import diff_stores
+from attackkg.queries.diff import diff_stores
 from attackkg.ontology.namespaces import COUNTERMEASURES_GRAPH
 from attackkg.queries.cli import main
 
