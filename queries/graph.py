@@ -52,14 +52,12 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from pathlib import Path
 
 import networkx as nx
 import pyoxigraph as ox
 import rdflib
 
 from attackkg.builders.base import InputError, reachable
-from attackkg.builders.files import atomic_path
 from attackkg.ontology.namespaces import (
     AKG,
     ATOMIC,
@@ -590,44 +588,6 @@ def neighbourhood(
     return graph.subgraph(seen).copy()
 
 
-# --- writing --------------------------------------------------------------------------------------
-
-WRITERS = (".graphml", ".gexf", ".json")
-
-
-def write_graph(graph: nx.MultiDiGraph, path: str | os.PathLike) -> tuple[int, int]:
-    """Write ``graph`` with networkx's own writers, the format from the extension: ``.graphml``,
-    ``.gexf`` or ``.json`` (node-link, ``nx.node_link_data(G, edges="edges")``). Node keys are the
-    IRIs in each; GEXF names the ``id`` attribute ``identifier`` (its writer would take ``id`` for
-    the XML id). Written beside the target and renamed. Returns (nodes, edges)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in WRITERS:
-        raise InputError(f"unknown graph format {suffix or '(none)'}; use one of {', '.join(WRITERS)}", path=path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError("the folder to write into does not exist", path=directory)
-    out = graph.copy()
-    # XML formats take scalar attributes only: lists become space-separated strings.
-    out.graph = {k: " ".join(v) if isinstance(v, (list, tuple)) else v for k, v in graph.graph.items()}
-    with atomic_path(path, what="export") as temporary:
-        if suffix == ".graphml":
-            nx.write_graphml(out, temporary)
-        elif suffix == ".gexf":
-            # networkx's GEXF writer takes a node's "id" attribute as its XML id: keep the IRI there.
-            for _, data in out.nodes(data=True):
-                if "id" in data:
-                    data["identifier"] = data.pop("id")
-            nx.write_gexf(out, temporary)
-        else:
-            import json
-
-            data = nx.node_link_data(graph, edges="edges")
-            with open(temporary, "w", encoding="utf-8") as stream:
-                json.dump(data, stream, ensure_ascii=False)
-    return graph.number_of_nodes(), graph.number_of_edges()
-
-
 # --- drawing (matplotlib, optional) -------------------------------------------------------------------
 
 KIND_COLORS = {
@@ -715,5 +675,4 @@ __all__ = [
     "nodes_of_kind",
     "source_kind",
     "to_networkx",
-    "write_graph",
 ]

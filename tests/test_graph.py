@@ -27,7 +27,8 @@ from attackkg.builders.store import open_store
 from attackkg.ontology.namespaces import AKG, ATOMIC, D3F, attack_iri
 from attackkg.queries import paths as P
 from attackkg.queries.cli import main
-from attackkg.queries.graph import curie, find_node, neighbourhood, to_networkx, write_graph
+from attackkg.queries.export import write_graph
+from attackkg.queries.graph import curie, find_node, neighbourhood, to_networkx
 
 T1204_001 = attack_iri("T1204.001")
 T1204 = attack_iri("T1204")
