@@ -60,20 +60,14 @@ if TYPE_CHECKING:  # rdflib is imported when a result is built, to keep the CLI 
     from attackkg.builders.store import as_dataset, current_generation, default_store_dir, open_dataset, open_store
     from attackkg.queries.coverage_model import load_coverage
     from attackkg.queries.diff import diff_stores
+    from attackkg.queries.drawing import draw
     from attackkg.queries.endpoint import Endpoint, endpoint, publish
     from attackkg.queries.export import export as export_store
     from attackkg.queries.export import export_rdf, write_graph
-    from attackkg.queries.graph import draw, find_node, neighbourhood, nodes_of_kind, to_networkx
+    from attackkg.queries.graph import find_node, neighbourhood, nodes_of_kind, to_networkx
     from attackkg.queries.layer import build_layer
-    from attackkg.queries.paths import (
-        artifact_centrality,
-        describe,
-        draw_paths,
-        set_cover,
-        techniques_of,
-        to_dot,
-        to_mermaid,
-    )
+    from attackkg.queries.path_formats import draw_paths, to_dot, to_mermaid
+    from attackkg.queries.paths import artifact_centrality, describe, set_cover, techniques_of
     from attackkg.queries.paths import coverage as coverage_of
     from attackkg.queries.paths import paths as countermeasure_paths
     from attackkg.queries.report import render as render_page
@@ -86,11 +80,10 @@ _READ_API = {
         "attackkg.builders.store",
     ),
     **dict.fromkeys(("Endpoint", "endpoint", "publish"), "attackkg.queries.endpoint"),
-    **dict.fromkeys(("to_networkx", "find_node", "neighbourhood", "nodes_of_kind", "draw"), "attackkg.queries.graph"),
-    **dict.fromkeys(
-        ("techniques_of", "set_cover", "artifact_centrality", "describe", "to_mermaid", "to_dot", "draw_paths"),
-        "attackkg.queries.paths",
-    ),
+    **dict.fromkeys(("to_networkx", "find_node", "neighbourhood", "nodes_of_kind"), "attackkg.queries.graph"),
+    "draw": "attackkg.queries.drawing",
+    **dict.fromkeys(("techniques_of", "set_cover", "artifact_centrality", "describe"), "attackkg.queries.paths"),
+    **dict.fromkeys(("to_mermaid", "to_dot", "draw_paths"), "attackkg.queries.path_formats"),
     "load_coverage": "attackkg.queries.coverage_model",
     "build_layer": "attackkg.queries.layer",
     "diff_stores": "attackkg.queries.diff",
