@@ -61,7 +61,8 @@ def scenario(name: str, data: Path) -> dict:
         out = Path(tmp) / "out.ttl"
         if name == "disk":
             from attackkg.builders.build import build_store
-            from attackkg.builders.store import export, open_store
+            from attackkg.builders.store import open_store
+            from attackkg.queries.export import export_rdf as export
 
             result = build_store(Path(tmp) / "store", progress=clock, **sources)
             clock("Turtle export")
@@ -71,7 +72,7 @@ def scenario(name: str, data: Path) -> dict:
             import pyoxigraph as ox
 
             from attackkg.builders.build import fill, read_sources
-            from attackkg.builders.store import export
+            from attackkg.queries.export import export_rdf as export
 
             store = ox.Store()
             reports = fill(store, read_sources(progress=clock, **sources), clock)

@@ -22,7 +22,9 @@ is the ``d3f:DefensiveTactic`` it ``d3f:enables``, directly or as a restriction,
 inherited from a superclass (``d3f:URLAnalysis`` gets Detect from ``d3f:NetworkTrafficAnalysis``).
 
 The closures (``subPropertyOf*``, ``subClassOf*``) are computed once in Python: the same rule as
-one SPARQL query with property paths takes over a minute in Oxigraph.
+one SPARQL query with property paths takes over a minute in Oxigraph. What the rule reads of
+D3FEND (relations in both forms, hierarchies, IDs, tactics) is :class:`D3fendIndex`
+(``builders/d3fend_index.py``), the index the networkx export reads too.
 
 Everything here goes into ``COUNTERMEASURES_GRAPH`` (derived by attack-kg, not MITRE's words):
 
@@ -52,7 +54,8 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 import rdflib
 
-from attackkg.builders.base import TYPE, InputError, Report, akg, reachable, text
+from attackkg.builders.base import TYPE, InputError, Report, akg, text
+from attackkg.builders.d3fend_index import D3fendIndex
 from attackkg.ontology.namespaces import (
     AKG,
     COUNTERMEASURES_GRAPH,
@@ -61,8 +64,6 @@ from attackkg.ontology.namespaces import (
     MITIGATION_ID,
     OWL,
     PROV,
-    RDF,
-    RDFS,
     TECHNIQUE_ID,
     attack_iri,
     graph_iri,
@@ -70,20 +71,7 @@ from attackkg.ontology.namespaces import (
 
 SOURCE = "derived"
 
-SUBCLASS_OF = RDFS + "subClassOf"
-SUBPROPERTY_OF = RDFS + "subPropertyOf"
-ON_PROPERTY = OWL + "onProperty"
-SOME_VALUES_FROM = OWL + "someValuesFrom"
-RDF_TYPE = RDF + "type"
-LABEL = RDFS + "label"
 DEPRECATED = OWL + "deprecated"
-MAY_BE_ASSOCIATED_WITH = D3F + "may-be-associated-with"
-DEFENSIVE_TECHNIQUE = D3F + "DefensiveTechnique"
-DEFENSIVE_TACTIC = D3F + "DefensiveTactic"
-ENABLES = D3F + "enables"
-RELATED = D3F + "related"
-ATTACK_ID = D3F + "attack-id"
-D3FEND_ID = D3F + "d3fend-id"
 
 
 # Why a technique has no artifact mapping (individuals of akg:CountermeasureGap).
@@ -171,75 +159,17 @@ def infer_from_triples(
     ``mitigates`` edges of the second path; without it the techniques are D3FEND's own.
     """
     started = time.perf_counter()
-    superclasses: dict[str, set[str]] = defaultdict(set)  # named superclasses
-    restrictions: dict[str, list[object]] = defaultdict(list)  # class -> restriction nodes
-    superproperties: dict[str, set[str]] = defaultdict(set)
-    on_property: dict[object, str] = {}
-    some_values: dict[object, str] = {}
-    direct: list[tuple[str, str, str]] = []
-    attack_ids: dict[str, str] = {}  # D3FEND class -> ATT&CK ID
-    d3fend_ids: set[str] = set()
-    typed: dict[str, set[str]] = defaultdict(set)
-    deprecated: set[str] = set()
-    related: list[tuple[str, str]] = []
+    inference = infer_from_index(D3fendIndex.from_triples(d3fend, graph=d3fend_graph), attack, version)
+    inference.seconds = time.perf_counter() - started
+    return inference
 
-    named = ox.NamedNode
-    for triple in d3fend:
-        subject, obj = triple.subject, triple.object
-        predicate = triple.predicate.value
-        if predicate == SUBCLASS_OF:
-            if isinstance(subject, named):
-                if isinstance(obj, named):
-                    superclasses[subject.value].add(obj.value)
-                elif isinstance(obj, ox.BlankNode):
-                    restrictions[subject.value].append(obj)
-        elif predicate == ON_PROPERTY:
-            if isinstance(obj, named):
-                on_property[subject] = obj.value
-        elif predicate == SOME_VALUES_FROM:
-            if isinstance(obj, named):
-                some_values[subject] = obj.value
-        elif not isinstance(subject, named):
-            continue
-        elif predicate == SUBPROPERTY_OF:
-            if isinstance(obj, named):
-                superproperties[subject.value].add(obj.value)
-        elif predicate == ATTACK_ID:
-            attack_ids[subject.value] = obj.value.strip()
-        elif predicate == D3FEND_ID:
-            d3fend_ids.add(subject.value)
-        elif predicate == RDF_TYPE:
-            typed[subject.value].add(obj.value)
-        elif predicate == DEPRECATED:
-            if obj.value in ("true", "1"):
-                deprecated.add(subject.value)
-        elif isinstance(obj, named):
-            if predicate == RELATED:
-                related.append((subject.value, obj.value))
-            direct.append((subject.value, predicate, obj.value))
 
-    supers = _Closure(superclasses)
-    associative = {
-        p
-        for p in {*superproperties, *(p for _, p, _ in direct), *on_property.values()}
-        if MAY_BE_ASSOCIATED_WITH in reachable(p, superproperties)
-    }
-
-    # relations[class] = {(property, artifact)}: direct triples and someValuesFrom restrictions
-    relations: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for subject, predicate, obj in direct:
-        if predicate in associative:
-            relations[subject].add((predicate, obj))
-    for subject, nodes in restrictions.items():
-        for node in nodes:
-            prop, value = on_property.get(node), some_values.get(node)
-            if prop in associative and value is not None:
-                relations[subject].add((prop, value))
-
-    defensive = sorted(d for d in d3fend_ids if d != DEFENSIVE_TECHNIQUE and DEFENSIVE_TECHNIQUE in supers(d))
-    tactic_terms = {c for c in typed if DEFENSIVE_TACTIC in typed[c]}
-    tactic_terms |= {c for c in superclasses if c != DEFENSIVE_TACTIC and DEFENSIVE_TACTIC in supers(c)}
-    tactics = {d: _tactics_of(d, supers, relations, tactic_terms) for d in defensive}
+def infer_from_index(index: D3fendIndex, attack: AttackFacts | None = None, version: str | None = None) -> Inference:
+    """D3FEND's rule (the module docstring) on an index of the D3FEND graph."""
+    started = time.perf_counter()
+    relations = index.relations
+    defensive = index.defensive_techniques
+    tactics = {d: index.tactics_of(d) for d in defensive}
 
     # defensive side indexed by artifact: Ad -> [(D, relation)]
     acting_on: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -248,7 +178,7 @@ def infer_from_triples(
             acting_on[artifact].append((d, prop))
 
     classes: dict[str, str] = {}
-    for cls, attack_id in attack_ids.items():
+    for cls, attack_id in index.attack_ids.items():
         if TECHNIQUE_ID.match(attack_id):
             classes.setdefault(attack_id, cls)
     children: dict[str, list[str]] = defaultdict(list)
@@ -264,7 +194,7 @@ def infer_from_triples(
         for member in _hierarchy(technique, classes, children):
             for prop, artifact in relations.get(classes[member], ()):
                 any_relation = True
-                for target in supers(artifact):
+                for target in index.supers(artifact):
                     for d, d_prop in acting_on.get(target, ()):
                         found.add(Mapping(technique, member, prop, artifact, target, d_prop, d))
         related_techniques[technique] = any_relation
@@ -272,7 +202,7 @@ def infer_from_triples(
 
     defensive_set = set(defensive)
     related_by_mitigation: dict[str, set[str]] = defaultdict(set)
-    for subject, obj in related:
+    for subject, obj in index.related():
         local = subject[len(D3F) :] if subject.startswith(D3F) else ""
         if MITIGATION_ID.match(local) and obj in defensive_set:
             related_by_mitigation[local].add(obj)
@@ -285,7 +215,8 @@ def infer_from_triples(
 
     countered = {m.technique for m in mappings}
     universe = attack.techniques if attack and attack.techniques else set(classes)
-    revoked = {attack_ids[c] for c in deprecated if c in attack_ids} | (attack.revoked if attack else set())
+    attack_ids = index.attack_ids
+    revoked = {attack_ids[c] for c in index.deprecated if c in attack_ids} | (attack.revoked if attack else set())
     gaps: dict[str, str] = {}
     for technique in sorted(universe - countered):
         if technique in revoked:
@@ -298,7 +229,7 @@ def infer_from_triples(
             gaps[technique] = NO_DEFENSIVE_TECHNIQUE
 
     return Inference(
-        d3fend_graph=d3fend_graph,
+        d3fend_graph=index.graph,
         version=version,
         mappings=mappings,
         mitigation_mappings=mitigation_mappings,
@@ -320,29 +251,6 @@ def _hierarchy(technique: str, classes: dict[str, str], children: dict[str, list
     else:
         members.extend(sorted(children.get(technique, ())))
     return members
-
-
-def _tactics_of(
-    technique: str, supers: _Closure, relations: dict[str, set[tuple[str, str]]], tactics: set[str]
-) -> tuple[str, ...]:
-    found = {
-        obj for cls in supers(technique) for prop, obj in relations.get(cls, ()) if prop == ENABLES and obj in tactics
-    }
-    return tuple(sorted(found))
-
-
-class _Closure:
-    """``x rdfs:subClassOf* y`` for every y, memoized (a class is its own member)."""
-
-    def __init__(self, edges: dict[str, set[str]]) -> None:
-        self.edges = edges
-        self.memo: dict[str, frozenset[str]] = {}
-
-    def __call__(self, node: str) -> frozenset[str]:
-        found = self.memo.get(node)
-        if found is None:
-            found = self.memo[node] = frozenset(reachable(node, self.edges))
-        return found
 
 
 # --- reading the store ----------------------------------------------------------------------------
@@ -415,33 +323,10 @@ def infer(
         d3fend_graph = found[0]
     names = attack_graphs(store) if attack_graph_names is None else list(attack_graph_names)
     attack = read_attack(store, names) if names else None
-    quads = _rule_quads(store, ox.NamedNode(d3fend_graph))
-    inference = infer_from_triples(quads, attack, d3fend_graph=d3fend_graph, version=_version_of(d3fend_graph))
+    index = D3fendIndex.from_store(store, d3fend_graph)
+    inference = infer_from_index(index, attack, version=_version_of(d3fend_graph))
     inference.seconds = time.perf_counter() - started
     return inference
-
-
-def _rule_quads(store: ox.Store, graph: ox.NamedNode) -> list[ox.Quad]:
-    """Only the D3FEND quads the rule reads (about a third of the graph; reading is the slow part).
-
-    The property hierarchy first, then the relations only for the properties under
-    ``d3f:may-be-associated-with``.
-    """
-    pattern = store.quads_for_pattern
-    hierarchy = list(pattern(None, ox.NamedNode(SUBPROPERTY_OF), None, graph))
-    superproperties: dict[str, set[str]] = defaultdict(set)
-    for quad in hierarchy:
-        superproperties[quad.subject.value].add(quad.object.value)
-    associative = {p for p in superproperties if MAY_BE_ASSOCIATED_WITH in reachable(p, superproperties)}
-    associative.add(MAY_BE_ASSOCIATED_WITH)
-    quads = hierarchy
-    for predicate in (SUBCLASS_OF, ON_PROPERTY, SOME_VALUES_FROM, ATTACK_ID, D3FEND_ID, DEPRECATED, RELATED):
-        quads.extend(pattern(None, ox.NamedNode(predicate), None, graph))
-    quads.extend(pattern(None, ox.NamedNode(RDF_TYPE), ox.NamedNode(DEFENSIVE_TACTIC), graph))
-    for predicate in sorted(associative):
-        if predicate != RELATED:
-            quads.extend(pattern(None, ox.NamedNode(predicate), None, graph))
-    return quads
 
 
 def _version_of(graph: str) -> str | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import shutil
 import signal
 import tempfile
@@ -36,22 +35,13 @@ import rdflib
 from oxrdflib import OxigraphStore
 
 from attackkg.builders.base import InputError
-from attackkg.builders.files import atomic_path, os_reason, write_text
+from attackkg.builders.files import os_reason, write_text
 from attackkg.ontology.namespaces import PREFIXES
 
 CURRENT = "current"
 GENERATION_PREFIX = "gen-"
 PREVIOUS_MARKER = ".previous"  # names the generation before the current one
 STORE_ENV = "ATTACK_KG_STORE"
-
-# File extension -> (pyoxigraph format, whether the format carries named graphs).
-EXPORT_FORMATS = {
-    ".ttl": (ox.RdfFormat.TURTLE, False),
-    ".nt": (ox.RdfFormat.N_TRIPLES, False),
-    ".trig": (ox.RdfFormat.TRIG, True),
-    ".nq": (ox.RdfFormat.N_QUADS, True),
-    ".jsonld": (None, True),
-}
 
 
 class StoreError(InputError):
@@ -354,100 +344,3 @@ def check_space(store_dir: str | os.PathLike, needs: int) -> None:
 def megabytes(size: int) -> str:
     """A size for people: ``146 MB``."""
     return f"{size / 1e6:,.0f} MB" if size >= 1e6 else f"{size / 1e6:.1f} MB"
-
-
-def export(store: ox.Store, path: str | os.PathLike) -> int:
-    """Write the store to ``path`` in the format its extension names; returns the quad count.
-
-    ``.ttl`` and ``.nt`` merge all graphs into one; ``.trig``, ``.nq`` and ``.jsonld`` keep the
-    named graphs. The count is of statements written (in a merged file, a triple two graphs
-    share counts twice). The file is written beside its target and renamed, so a failure leaves any
-    previous file as it was.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in EXPORT_FORMATS:
-        known = ", ".join(EXPORT_FORMATS)
-        raise InputError(f"unknown export format {suffix or '(none)'}; use one of {known}", path=path)
-    rdf_format, keeps_graphs = EXPORT_FORMATS[suffix]
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError("the folder to write into does not exist", path=directory)
-    with atomic_path(path, what="export") as temporary:
-        return _write(store, str(temporary), suffix, rdf_format, keeps_graphs)
-
-
-def _write(store: ox.Store, target: str, suffix: str, rdf_format, keeps_graphs: bool) -> int:
-    if suffix == ".jsonld":
-        dataset = as_dataset(store)
-        dataset.serialize(destination=target, format="json-ld")
-        return len(store)
-    prefixes = PREFIXES if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
-    if keeps_graphs:
-        ox.serialize(store, target, rdf_format, prefixes=prefixes)
-        count = len(store)
-    else:
-        # All graphs merged into one. A triple stated in two graphs (a group in two ATT&CK
-        # domains) is written twice, which every parser reads as one; deduplicating through
-        # SPARQL or a Python set costs more than the whole export.
-        counted = _Counted(quad.triple for quad in store)
-        ox.serialize(counted, target, rdf_format, prefixes=prefixes)
-        count = counted.count
-    if prefixes:
-        _expand_escaped_names(target, prefixes)
-    return count
-
-
-class _Counted:
-    """An iterable that counts what passes through it."""
-
-    def __init__(self, items) -> None:
-        self.items, self.count = items, 0
-
-    def __iter__(self):
-        for item in self.items:
-            self.count += 1
-            yield item
-
-
-# Worked on bytes (UTF-8 is left as it is: bytes 0x80-0xff count as name characters).
-_ESCAPED = re.compile(rb"\\[_~.\-!$&'()*+,;=/?#@%]")
-_TOKEN = re.compile(
-    rb'(?P<literal>"(?:[^"\\]|\\.)*")|(?P<iri><[^>]*>)'
-    rb"|(?P<name>(?<![\w\x80-\xff])(?P<prefix>[A-Za-z][\w-]*)?:"
-    rb"(?P<local>(?:[\w\x80-\xff:%-]|\\.|\.(?=[\w\x80-\xff:%\\-]))+))"
-)
-
-
-def _expand_escaped_names(path: str, prefixes: dict[str, str]) -> None:
-    """Write prefixed names that need backslash escapes (``d3f:Foo\\,Inc\\.``) as full IRIs.
-
-    Such escapes are valid Turtle, but rdflib's parser rejects them; the full IRI reads everywhere.
-    Only lines with such an escape are touched (about 150 in a full build).
-    """
-    with open(path, "rb") as source:
-        text = source.read()
-    namespaces = {prefix.encode(): namespace.encode() for prefix, namespace in prefixes.items()}
-    pieces, done = [], 0
-    for match in _ESCAPED.finditer(text):
-        if match.start() < done:
-            continue  # on a line already fixed
-        start = text.rfind(b"\n", 0, match.start()) + 1
-        end = text.find(b"\n", match.end())
-        end = len(text) if end == -1 else end
-        pieces += [text[done:start], _TOKEN.sub(lambda token: _expanded(token, namespaces), text[start:end])]
-        done = end
-    if pieces:
-        pieces.append(text[done:])
-        with open(path, "wb") as target:
-            target.write(b"".join(pieces))
-
-
-def _expanded(match: re.Match, namespaces: dict[bytes, bytes]) -> bytes:
-    if not match.group("name") or b"\\" not in match.group("local"):
-        return match.group(0)
-    namespace = namespaces.get(match.group("prefix") or b"")
-    if namespace is None:
-        return match.group(0)
-    local = re.sub(rb"\\(.)", rb"\1", match.group("local"))
-    return b"<" + namespace + local + b">"

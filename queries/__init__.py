@@ -21,12 +21,22 @@ and joined afterwards), no ``rdfs:subClassOf*`` over the ontology (read the deri
 
 In Python (a notebook)::
 
-    from attackkg.builders.store import open_dataset
-    from attackkg.queries import rows
+    from attackkg.queries import open_dataset, rows
     rows(open_dataset(), "countermeasures", technique="T1204.001")
 
-and against a SPARQL endpoint the same call with
-:func:`attackkg.queries.endpoint.Endpoint` as the target.
+and against a SPARQL endpoint the same call with :class:`Endpoint` as the target.
+
+This package is the read API in one place: besides the query functions defined here, it gives
+(imported on first use, so that the CLI starts fast) the store (``open_store``,
+``open_dataset``, ``as_dataset``, ``default_store_dir``), endpoints (``Endpoint``,
+``endpoint``, ``publish``), the networkx graph (``to_networkx``, ``find_node``,
+``neighbourhood``, ``nodes_of_kind``, ``draw``), paths and coverage (``countermeasure_paths``,
+which is :func:`attackkg.queries.paths.paths`, ``techniques_of``, ``coverage_of``,
+``set_cover``, ``artifact_centrality``, ``describe``, ``to_mermaid``, ``to_dot``,
+``draw_paths``), coverage pages and layers (``load_coverage``, ``render_page``,
+``build_layer``), exports (``export_store``, ``export_rdf``, ``write_graph``) and
+``diff_stores``. The submodules (``paths``, ``graph``, ``report``, ``layer``, ``export``,
+``diff``, ``endpoint``) stay importable by those names.
 """
 
 from __future__ import annotations
@@ -48,7 +58,65 @@ if TYPE_CHECKING:  # rdflib is imported when a result is built, to keep the CLI 
     import rdflib
     import rdflib.query
 
-    from attackkg.queries.endpoint import Endpoint
+    from attackkg.builders.store import as_dataset, current_generation, default_store_dir, open_dataset, open_store
+    from attackkg.queries.coverage_model import load_coverage
+    from attackkg.queries.diff import diff_stores
+    from attackkg.queries.drawing import draw
+    from attackkg.queries.endpoint import Endpoint, endpoint, publish
+    from attackkg.queries.export import export as export_store
+    from attackkg.queries.export import export_rdf, write_graph
+    from attackkg.queries.graph import find_node, neighbourhood, nodes_of_kind, to_networkx
+    from attackkg.queries.layer import build_layer
+    from attackkg.queries.path_formats import draw_paths, to_dot, to_mermaid
+    from attackkg.queries.paths import artifact_centrality, describe, set_cover, techniques_of
+    from attackkg.queries.paths import coverage as coverage_of
+    from attackkg.queries.paths import paths as countermeasure_paths
+    from attackkg.queries.report import render as render_page
+
+# The read API of the other modules, imported when first asked for (PEP 562): name -> (module, attribute).
+# None of these names is a submodule's, so ``attackkg.queries.paths`` stays the module.
+_READ_API = {
+    **dict.fromkeys(
+        ("open_store", "open_dataset", "as_dataset", "default_store_dir", "current_generation"),
+        "attackkg.builders.store",
+    ),
+    **dict.fromkeys(("Endpoint", "endpoint", "publish"), "attackkg.queries.endpoint"),
+    **dict.fromkeys(("to_networkx", "find_node", "neighbourhood", "nodes_of_kind"), "attackkg.queries.graph"),
+    "draw": "attackkg.queries.drawing",
+    **dict.fromkeys(("techniques_of", "set_cover", "artifact_centrality", "describe"), "attackkg.queries.paths"),
+    **dict.fromkeys(("to_mermaid", "to_dot", "draw_paths"), "attackkg.queries.path_formats"),
+    "load_coverage": "attackkg.queries.coverage_model",
+    "build_layer": "attackkg.queries.layer",
+    "diff_stores": "attackkg.queries.diff",
+    "export_rdf": "attackkg.queries.export",
+    "write_graph": "attackkg.queries.export",
+}
+_RENAMED = {
+    "countermeasure_paths": ("attackkg.queries.paths", "paths"),
+    "coverage_of": ("attackkg.queries.paths", "coverage"),
+    "render_page": ("attackkg.queries.report", "render"),
+    "export_store": ("attackkg.queries.export", "export"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """The read API of the other modules, on first use (see the module docstring)."""
+    import importlib
+
+    if name in _READ_API:
+        module, attribute = _READ_API[name], name
+    elif name in _RENAMED:
+        module, attribute = _RENAMED[name]
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_READ_API, *_RENAMED})
+
 
 _XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
 _HEADER = re.compile(r"^#\s*(summary|param|columns)\s*([\w-]*)\s*:\s*(.*)$")
@@ -381,3 +449,45 @@ def rows(
     """
     result = run(target, query, **params)
     return [{str(var): value.toPython() for var, value in row.items()} for row in result.bindings]
+
+
+__all__ = [
+    "Endpoint",
+    "NamedQuery",
+    "Prepared",
+    "artifact_centrality",
+    "as_dataset",
+    "build_layer",
+    "countermeasure_paths",
+    "coverage_of",
+    "current_generation",
+    "default_store_dir",
+    "describe",
+    "diff_stores",
+    "draw",
+    "draw_paths",
+    "endpoint",
+    "export_rdf",
+    "export_store",
+    "find_node",
+    "library",
+    "load_coverage",
+    "neighbourhood",
+    "nodes_of_kind",
+    "open_dataset",
+    "open_store",
+    "parse_query",
+    "prepare",
+    "publish",
+    "render_page",
+    "resolve",
+    "rows",
+    "run",
+    "set_cover",
+    "techniques_of",
+    "to_dot",
+    "to_mermaid",
+    "to_networkx",
+    "to_rdflib",
+    "write_graph",
+]

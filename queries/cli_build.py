@@ -9,8 +9,6 @@ from pathlib import Path
 from attackkg.builders.files import write_text
 from attackkg.queries.cli_common import EXAMPLE_BUILD, Progress, format_table, store_option
 
-GRAPH_FORMATS = (".graphml", ".gexf", ".json")
-
 
 def register(commands) -> None:
     """Add this module's commands to the ``attack-kg`` subparsers."""
@@ -243,17 +241,13 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from attackkg.builders.store import export, open_store
+    from attackkg.builders.store import open_store
+    from attackkg.queries.export import export, export_format
 
+    export_format(args.file)  # an unknown extension fails before the store is opened
     Progress(sys.stderr.isatty())(f"writing {args.file} (a few seconds for a full build)")
-    if args.file.suffix.lower() in GRAPH_FORMATS:
-        from attackkg.queries.graph import to_networkx, write_graph
-
-        nodes, edges = write_graph(to_networkx(open_store(args.store)), args.file)
-        print(f"wrote {nodes} nodes and {edges} edges to {args.file}")
-        return 0
-    count = export(open_store(args.store), args.file)
-    print(f"wrote {count} {'quads' if args.file.suffix in ('.trig', '.nq', '.jsonld') else 'triples'} to {args.file}")
+    written = export(open_store(args.store), args.file)
+    print(f"wrote {written} to {args.file}")
     return 0
 
 
@@ -311,7 +305,7 @@ def _disk_line(store_dir) -> str:
 def _cmd_diff(args: argparse.Namespace) -> int:
     import json
 
-    from attackkg.builders.diff import diff_stores
+    from attackkg.queries.diff import diff_stores
 
     result = diff_stores(args.old, args.new)
     if args.format == "json":

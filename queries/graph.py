@@ -26,7 +26,12 @@ relationship and citation nodes, is left out, so that a path means something):
 - Sigma: ``akg:detectsTechnique``, the ``akg:tags*`` links, ``akg:relatedRule`` and its
   sub-properties; Atomic Red Team: ``akg:emulates``;
 - derived countermeasures: the one-hop ``akg:counteredBy``, ``akg:counteredByViaMitigation``
-  and ``akg:relatedDefensiveTechnique`` (the ATT&CK mitigation -> D3FEND ``d3f:related`` link);
+  and ``akg:relatedDefensiveTechnique`` (the ATT&CK mitigation -> D3FEND ``d3f:related`` link).
+  Each ``akg:counteredBy`` edge carries ``mappings``, the explanations the build stored for it
+  (its ``akg:ArtifactMapping`` nodes), each a dict: ``mapping`` (the node's IRI), ``via`` (the
+  technique of the hierarchy it goes through), ``offensive_relation``, ``offensive_artifact``,
+  ``defensive_artifact``, ``defensive_relation`` (relations as edge keys, CURIEs), which
+  ``queries/paths.py`` draws as paths; GraphML and GEXF files hold it as JSON text;
 - D3FEND: ``rdfs:subClassOf`` between named classes (the artifact hierarchy the inference walks),
   and each class's relations (``d3f:accesses``, ``d3f:analyzes``, ``d3f:enables`` ...) whether
   D3FEND states them directly or as ``owl:someValuesFrom`` restrictions (the restriction blank
@@ -41,9 +46,12 @@ So D3FEND's inference (builders/countermeasures.py) is a path of edges:
 its parent or a sub-technique. ``G.graph["artifact_relations"]`` lists the predicates (CURIEs)
 under ``d3f:may-be-associated-with``, the ones that rule counts.
 
-Reading is fast because only the predicates above are read, with pyoxigraph's
-``quads_for_pattern`` (the full 18.1 + 1.2.0 + Sigma graph in well under a second), instead of
-converting the store.
+What is read of D3FEND is :class:`~attackkg.builders.d3fend_index.D3fendIndex`, the index the
+countermeasure inference reads: the same relations, hierarchy, IDs and tactics in both.
+
+Reading is fast because only the predicates above are read (the full 18.1 + 1.2.0 + Sigma graph
+in well under a second), instead of converting the store; the graph is made with networkx's
+public ``add_nodes_from`` and ``add_edges_from``.
 """
 
 from __future__ import annotations
@@ -52,14 +60,13 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from pathlib import Path
 
 import networkx as nx
 import pyoxigraph as ox
 import rdflib
 
-from attackkg.builders.base import InputError, reachable
-from attackkg.builders.files import atomic_path
+from attackkg.builders.base import InputError
+from attackkg.builders.d3fend_index import D3fendIndex
 from attackkg.ontology.namespaces import (
     AKG,
     ATOMIC,
@@ -78,13 +85,7 @@ from attackkg.ontology.namespaces import (
 RDF_TYPE = RDF + "type"
 LABEL = RDFS + "label"
 SUBCLASS_OF = RDFS + "subClassOf"
-SUBPROPERTY_OF = RDFS + "subPropertyOf"
-ON_PROPERTY = OWL + "onProperty"
-SOME_VALUES_FROM = OWL + "someValuesFrom"
 DEPRECATED = OWL + "deprecated"
-D3FEND_ID = D3F + "d3fend-id"
-MAY_BE_ASSOCIATED_WITH = D3F + "may-be-associated-with"
-ENABLES = D3F + "enables"
 
 # rdf:type -> node kind (ATT&CK, Sigma, Atomic Red Team classes).
 KIND_OF_CLASS = {
@@ -163,6 +164,7 @@ SIGMA_EDGES = (
 )
 ATOMIC_EDGES = ("emulates",)
 DERIVED_EDGES = ("counteredBy", "counteredByViaMitigation", "relatedDefensiveTechnique")
+COUNTERED_BY = "akg:counteredBy"
 
 _RELATED_RULE = {"relatedRule", "derivedFrom", "obsoletes", "mergedFrom", "renamedFrom", "similarTo"}
 
@@ -264,6 +266,7 @@ def to_networkx(
     sources: Iterable[str] | None = None,
     kinds: Iterable[str] | None = None,
     predicates: Iterable[str] | None = None,
+    explanations: bool = True,
 ) -> nx.MultiDiGraph:
     """The store as a typed MultiDiGraph (see the module docstring for what is in it).
 
@@ -271,6 +274,8 @@ def to_networkx(
     derived); ``kinds`` keeps only the nodes of those kinds (technique, d3fend-technique, ...);
     ``predicates`` (CURIEs, ``akg:mitigates``) reads only those of the ATT&CK, Sigma, Atomic and
     derived edges (the D3FEND edges are read whenever D3FEND is). Without them, the whole graph.
+    ``explanations=False`` leaves out the ``mappings`` of the ``akg:counteredBy`` edges (the stored
+    explanations the D3FEND paths draw; reading them is about 0.5 s of a full on-disk store).
     """
     store = as_store(source)
     wanted = set(sources) if sources is not None else set(SOURCE_KINDS)
@@ -311,10 +316,12 @@ def to_networkx(
             for name in DERIVED_EDGES:
                 if chosen is None or f"akg:{name}" in chosen:
                     edges.add_all(_pairs(store, AKG + name, graph.value), AKG + name, graph.value)
+            if explanations and (chosen is None or COUNTERED_BY in chosen):
+                edges.explain(_mappings(store, graph.value))
         for subject, reason in _pairs(store, AKG + "countermeasureGap", graph.value):
             gaps[subject] = reason.rsplit("#", 1)[-1]
 
-    nodes = edges.succ.keys()
+    nodes = edges.nodes
     node_kind = _kinds(store, graphs, d3fend, nodes, rules)
     revoked = _revoked(store, graphs.get("attack", ()))
     d3fend_classes = {technique: curie(cls) for cls, technique in d3fend.merged.items()}
@@ -330,19 +337,15 @@ def to_networkx(
         if node in d3fend_classes:
             attrs["d3fend_class"] = d3fend_classes[node]
         node_attrs[node] = attrs
-    for node, tactics in d3fend.tactics(node_kind).items():
+    for node, tactics in d3fend.tactics().items():
         if node in node_attrs:
             node_attrs[node]["tactic"] = ", ".join(sorted(labels.get(t, curie(t)) for t in tactics))
 
     result = nx.MultiDiGraph()
     result.graph["artifact_relations"] = sorted(curie(p) for p in d3fend.associative)
     result.graph["graphs"] = sorted(g.value for names in graphs.values() for g in names)
-    # Straight into the MultiDiGraph's own structure (G._node, G._succ[u][v][key], shared with
-    # G._pred[v][u]), what add_nodes_from and add_edge fill, at a fraction of their cost.
-    result._node.update(node_attrs)
-    result._succ.update(edges.succ)
-    result._pred.update(edges.pred)
-    nx._clear_cache(result)
+    result.add_nodes_from(node_attrs.items())
+    result.add_edges_from((u, v, key, data) for (u, v, key), data in edges.data.items())
     if kinds is not None:
         keep = set(kinds)
         result.remove_nodes_from([n for n, kind in result.nodes(data="kind") if kind not in keep])
@@ -350,35 +353,55 @@ def to_networkx(
 
 
 class _Edges:
-    """Edges as a MultiDiGraph's adjacency: ``succ[u][v][key]`` is the edge's attribute dict,
-    the same dict as ``pred[v][u][key]``; every node has an entry in both. The key is the
-    predicate's CURIE; an edge read twice (from two graphs) is kept once, from the first."""
+    """The edges read so far, ``(subject, object, key) -> attributes`` in reading order, and their
+    nodes. The key is the predicate's CURIE; an edge read twice (from two graphs) is kept once,
+    from the first."""
 
     def __init__(self, labels: dict[str, str]) -> None:
-        self.succ: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
-        self.pred: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+        self.data: dict[tuple[str, str, str], dict[str, object]] = {}
+        self.nodes: dict[str, None] = {}
         self.labels = labels
 
     def add_all(self, pairs: list[tuple[str, str]], predicate: str, graph: str) -> list[tuple[str, str]]:
         key = curie(predicate)
         label = self.labels.get(predicate) or key.split(":", 1)[-1]
-        succ, pred = self.succ, self.pred
+        data, nodes = self.data, self.nodes
         for subject, obj in pairs:
-            out = succ.get(subject)
-            if out is None:
-                out = succ[subject] = {}
-                pred.setdefault(subject, {})
-            into = pred.get(obj)
-            if into is None:
-                into = pred[obj] = {}
-                succ.setdefault(obj, {})
-            keys = out.get(obj)
-            if keys is None:
-                keys = out[obj] = into[subject] = {}
-            elif key in keys:
-                continue
-            keys[key] = {"predicate": predicate, "graph": graph, "label": label}
+            edge = (subject, obj, key)
+            if edge not in data:
+                data[edge] = {"predicate": predicate, "graph": graph, "label": label}
+                nodes[subject] = nodes[obj] = None
         return pairs
+
+    def explain(self, mappings: dict[tuple[str, str], list[dict[str, str]]]) -> None:
+        """Give each ``akg:counteredBy`` edge read the explanations of its mapping nodes (``mappings``)."""
+        for (technique, defence), found in mappings.items():
+            edge = self.data.get((technique, defence, COUNTERED_BY))
+            if edge is not None:
+                edge.setdefault("mappings", []).extend(found)
+
+
+def _mappings(store: ox.Store, graph: str) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """The ``akg:ArtifactMapping`` nodes of a derived graph (``builders/countermeasures.py``), by
+    (technique, defensive technique): each mapping's IRI and explanation, the relations as the
+    CURIEs the edges are keyed by (see the module docstring)."""
+    query = f"""SELECT ?t ?d ?m ?via ?orel ?oa ?da ?drel WHERE {{ GRAPH <{graph}> {{
+        ?m <{RDF_TYPE}> <{AKG}ArtifactMapping> ; <{AKG}mappedTechnique> ?t ; <{AKG}defensiveTechnique> ?d ;
+           <{AKG}viaTechnique> ?via ; <{AKG}offensiveRelation> ?orel ; <{AKG}offensiveArtifact> ?oa ;
+           <{AKG}defensiveArtifact> ?da ; <{AKG}defensiveRelation> ?drel }} }}"""
+    found: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    for technique, defence, mapping, via, orel, oa, da, drel in sorted(_select(store, query)):
+        found[technique, defence].append(
+            {
+                "mapping": mapping,
+                "via": via,
+                "offensive_relation": curie(orel),
+                "offensive_artifact": oa,
+                "defensive_artifact": da,
+                "defensive_relation": curie(drel),
+            }
+        )
+    return found
 
 
 def _pairs(store: ox.Store, predicate: str, graph: str) -> list[tuple[str, str]]:
@@ -436,53 +459,25 @@ def _revoked(store: ox.Store, graphs: Iterable[ox.NamedNode]) -> set[str]:
 
 
 class _D3fend:
-    """What the export reads from D3FEND graphs: class hierarchy, relations, IDs, kinds."""
+    """The D3FEND graphs of the store as the export shows them, from one
+    :class:`~attackkg.builders.d3fend_index.D3fendIndex` per graph (the index the inference reads)."""
 
     def __init__(self) -> None:
-        self.superclasses: dict[str, set[str]] = defaultdict(set)
-        self.relations: list[tuple[str, str, str, str]] = []  # subject, property, value, graph
-        self.subclass_edges: list[tuple[str, str, str]] = []  # subject, object, graph
-        self.ids: dict[str, str] = {}  # node -> D3FEND ID (D3-UA) or d3f:Local
+        self.indexes: list[D3fendIndex] = []
+        self.ids: dict[str, str] = {}  # node -> D3FEND ID (D3-UA)
         self.merged: dict[str, str] = {}  # d3f:T1204.001 -> ATT&CK technique IRI
         self.skipped: set[str] = set()  # d3f:M1021 individuals (carried by akg:relatedDefensiveTechnique)
         self.associative: set[str] = set()
-        self.typed_tactics: set[str] = set()
-        self.d3fend_ids: set[str] = set()
 
     def read(self, store: ox.Store, graph: ox.NamedNode) -> None:
-        name = graph.value
-        for technique, cls in _pairs(store, AKG + "d3fendClass", name):
+        index = D3fendIndex.from_store(store, graph.value)
+        self.indexes.append(index)
+        for cls, technique in index.technique_classes.items():
             if TECHNIQUE_ID.match(attack_id_of(technique) or ""):
                 self.merged[cls] = technique
-        self.skipped.update(individual for _, individual in _pairs(store, AKG + "d3fendMitigation", name))
-        for cls, ident in _select(store, f"SELECT ?s ?o WHERE {{ GRAPH <{name}> {{ ?s <{D3FEND_ID}> ?o }} }}"):
-            self.ids[cls] = ident
-            self.d3fend_ids.add(cls)
-        tactic = f"SELECT ?s WHERE {{ GRAPH <{name}> {{ ?s <{RDF_TYPE}> <{D3F}DefensiveTactic> }} }}"
-        self.typed_tactics.update(row[0] for row in _select(store, tactic))
-
-        superproperties: dict[str, set[str]] = defaultdict(set)
-        for prop, parent in _pairs(store, SUBPROPERTY_OF, name):
-            superproperties[prop].add(parent)
-        associative = {p for p in superproperties if MAY_BE_ASSOCIATED_WITH in reachable(p, superproperties)}
-        associative.add(MAY_BE_ASSOCIATED_WITH)
-        self.associative |= associative
-
-        for cls, parent in _pairs(store, SUBCLASS_OF, name):
-            self.superclasses[cls].add(parent)
-            self.subclass_edges.append((cls, parent, name))
-        restrictions = f"""SELECT ?c ?p ?v WHERE {{ GRAPH <{name}> {{
-            ?c <{SUBCLASS_OF}> ?r . ?r <{ON_PROPERTY}> ?p ; <{SOME_VALUES_FROM}> ?v
-            FILTER(isIRI(?c) && isBLANK(?r) && isIRI(?p) && isIRI(?v)) }} }}"""
-        for cls, prop, value in _select(store, restrictions):
-            if not value.startswith(XSD):
-                self.relations.append((cls, prop, value, name))
-        # The release form states the relations directly too (d3f:T1204.001 d3f:accesses d3f:URL).
-        values = " ".join(f"<{p}>" for p in sorted(associative | {ENABLES}))
-        direct = f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{name}> {{ VALUES ?p {{ {values} }} ?s ?p ?o
-            FILTER(isIRI(?s) && isIRI(?o)) }} }}"""
-        for subject, prop, obj in _select(store, direct):
-            self.relations.append((subject, prop, obj, name))
+        self.skipped |= index.mitigation_individuals
+        self.ids.update(index.d3fend_ids)
+        self.associative |= index.associative
 
     def node(self, iri: str) -> str:
         return self.merged.get(iri, iri)
@@ -495,54 +490,41 @@ class _D3fend:
         techniques it is kept (D3FEND's own hierarchy, which the inference reads).
         """
         merged, skipped = self.merged, self.skipped
-        for subject, obj, graph in self.subclass_edges:
-            if subject in skipped or obj in skipped:
-                continue
-            if (subject in merged) != (obj in merged) or subject == obj:
-                continue
-            yield self.node(subject), SUBCLASS_OF, self.node(obj), graph
-        for subject, prop, obj, graph in self.relations:
-            if subject in skipped or obj in skipped:
-                continue
-            yield self.node(subject), prop, self.node(obj), graph
+        for index in self.indexes:
+            for subject, parents in index.superclasses.items():
+                for obj in sorted(parents):
+                    if subject in skipped or obj in skipped:
+                        continue
+                    if (subject in merged) != (obj in merged) or subject == obj:
+                        continue
+                    yield self.node(subject), SUBCLASS_OF, self.node(obj), index.graph
+            for subject, prop, obj in index.edges():
+                if subject in skipped or obj in skipped:
+                    continue
+                yield self.node(subject), prop, self.node(obj), index.graph
 
     def kinds(self) -> dict[str, str]:
         """d3fend-technique (a D3FEND ID under d3f:DefensiveTechnique), d3fend-tactic (under
         d3f:DefensiveTactic or typed so), artifact (under d3f:Artifact), d3fend-class otherwise."""
-        children: dict[str, set[str]] = defaultdict(set)
-        for sub, supers in self.superclasses.items():
-            for sup in supers:
-                children[sup].add(sub)
-        techniques = reachable(D3F + "DefensiveTechnique", children) - {D3F + "DefensiveTechnique"}
-        tactics = (reachable(D3F + "DefensiveTactic", children) - {D3F + "DefensiveTactic"}) | self.typed_tactics
-        artifacts = reachable(D3F + "Artifact", children)
         kinds: dict[str, str] = {}
-        for node in techniques & self.d3fend_ids:
-            kinds[node] = "d3fend-technique"
-        for node in tactics:
-            kinds.setdefault(node, "d3fend-tactic")
-        for node in artifacts:
-            kinds.setdefault(node, "artifact")
+        for index in self.indexes:
+            for node in index.defensive_techniques:
+                kinds.setdefault(node, "d3fend-technique")
+        for index in self.indexes:
+            for node in index.tactic_classes:
+                kinds.setdefault(node, "d3fend-tactic")
+        for index in self.indexes:
+            for node in index.artifacts:
+                kinds.setdefault(node, "artifact")
         return {n: k for n, k in kinds.items() if n not in self.merged}
 
-    def tactics(self, kinds: dict[str, str]) -> dict[str, set[str]]:
+    def tactics(self) -> dict[str, set[str]]:
         """Defensive technique -> the D3FEND tactics it ``d3f:enables``, on itself or a superclass."""
-        enables: dict[str, set[str]] = defaultdict(set)
-        for subject, prop, obj, _ in self.relations:
-            if prop == ENABLES:
-                enables[subject].add(obj)
-        found: dict[str, set[str]] = {}
-        for node, kind in kinds.items():
-            if kind == "d3fend-technique":
-                tactics = {
-                    t
-                    for cls in reachable(node, self.superclasses)
-                    for t in enables.get(cls, ())
-                    if kinds.get(t) == "d3fend-tactic"
-                }
-                if tactics:
-                    found[node] = tactics
-        return found
+        found: dict[str, set[str]] = defaultdict(set)
+        for index in self.indexes:
+            for node in index.defensive_techniques:
+                found[node].update(index.tactics_of(node))
+        return {node: tactics for node, tactics in found.items() if tactics}
 
 
 # --- looking nodes up -----------------------------------------------------------------------------
@@ -590,130 +572,14 @@ def neighbourhood(
     return graph.subgraph(seen).copy()
 
 
-# --- writing --------------------------------------------------------------------------------------
-
-WRITERS = (".graphml", ".gexf", ".json")
-
-
-def write_graph(graph: nx.MultiDiGraph, path: str | os.PathLike) -> tuple[int, int]:
-    """Write ``graph`` with networkx's own writers, the format from the extension: ``.graphml``,
-    ``.gexf`` or ``.json`` (node-link, ``nx.node_link_data(G, edges="edges")``). Node keys are the
-    IRIs in each; GEXF names the ``id`` attribute ``identifier`` (its writer would take ``id`` for
-    the XML id). Written beside the target and renamed. Returns (nodes, edges)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in WRITERS:
-        raise InputError(f"unknown graph format {suffix or '(none)'}; use one of {', '.join(WRITERS)}", path=path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError("the folder to write into does not exist", path=directory)
-    out = graph.copy()
-    # XML formats take scalar attributes only: lists become space-separated strings.
-    out.graph = {k: " ".join(v) if isinstance(v, (list, tuple)) else v for k, v in graph.graph.items()}
-    with atomic_path(path, what="export") as temporary:
-        if suffix == ".graphml":
-            nx.write_graphml(out, temporary)
-        elif suffix == ".gexf":
-            # networkx's GEXF writer takes a node's "id" attribute as its XML id: keep the IRI there.
-            for _, data in out.nodes(data=True):
-                if "id" in data:
-                    data["identifier"] = data.pop("id")
-            nx.write_gexf(out, temporary)
-        else:
-            import json
-
-            data = nx.node_link_data(graph, edges="edges")
-            with open(temporary, "w", encoding="utf-8") as stream:
-                json.dump(data, stream, ensure_ascii=False)
-    return graph.number_of_nodes(), graph.number_of_edges()
-
-
-# --- drawing (matplotlib, optional) -------------------------------------------------------------------
-
-KIND_COLORS = {
-    "technique": "#e4572e",
-    "tactic": "#f3a712",
-    "mitigation": "#29335c",
-    "group": "#a8c686",
-    "software": "#669bbc",
-    "campaign": "#8e7dbe",
-    "sigma-rule": "#2a9d8f",
-    "atomic-test": "#e76f51",
-    "d3fend-technique": "#1d4ed8",
-    "d3fend-tactic": "#60a5fa",
-    "artifact": "#fbbf24",
-    "d3fend-class": "#d1d5db",
-}
-
-
-def display_name(graph: nx.MultiDiGraph, node: str, width: int = 28) -> str:
-    """A short name for drawings: the ATT&CK or D3FEND ID, or the label for artifacts and rules."""
-    data = graph.nodes[node]
-    kind, ident, label = data.get("kind"), data.get("id", node), data.get("label", "")
-    text = label if kind in ("artifact", "d3fend-class", "sigma-rule", "atomic-test", "cve") else ident
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def draw(
-    graph: nx.MultiDiGraph,
-    ax=None,
-    pos: dict | None = None,
-    labels: dict[str, str] | None = None,
-    edge_labels: bool = True,
-    seed: int = 7,
-    center: str | None = None,
-):
-    """Draw a small graph with matplotlib, nodes coloured by kind, edges labelled by predicate.
-
-    ``pos`` defaults to ``center`` in the middle and the other nodes on a circle around it,
-    grouped by kind, or without ``center`` to a spring layout (seeded, so the same picture each
-    time). Returns the axes.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(12, 8))
-    simple = nx.DiGraph(graph)  # one arrow per node pair
-    if pos is None and center is not None and center in simple:
-        order = {kind: i for i, kind in enumerate(KINDS)}
-        ring = sorted(
-            (n for n in simple if n != center),
-            key=lambda n: (order.get(graph.nodes[n].get("kind"), len(order)), graph.nodes[n].get("id", n)),
-        )
-        pos = nx.shell_layout(simple, nlist=[[center], ring]) if ring else {center: (0.0, 0.0)}
-    elif pos is None:
-        pos = nx.spring_layout(simple, seed=seed, k=1.2 / max(1, len(simple)) ** 0.5)
-    kinds = [graph.nodes[n].get("kind", "unknown") for n in simple]
-    colors = [KIND_COLORS.get(k, "#9ca3af") for k in kinds]
-    nx.draw_networkx_edges(simple, pos, ax=ax, edge_color="#9ca3af", arrows=True, arrowsize=10, node_size=500)
-    nx.draw_networkx_nodes(simple, pos, ax=ax, node_color=colors, node_size=500, edgecolors="white")
-    names = labels if labels is not None else {n: display_name(graph, n) for n in simple}
-    nx.draw_networkx_labels(simple, pos, labels=names, ax=ax, font_size=8, verticalalignment="bottom")
-    if edge_labels:
-        text = {}
-        for u, v, key in graph.edges(keys=True):
-            text.setdefault((u, v), graph.edges[u, v, key].get("label", key))
-        nx.draw_networkx_edge_labels(simple, pos, edge_labels=text, ax=ax, font_size=6, font_color="#4b5563")
-    present = [k for k in KINDS if k in set(kinds)]
-    handles = [Line2D([], [], marker="o", linestyle="", color=KIND_COLORS.get(k, "#9ca3af"), label=k) for k in present]
-    ax.legend(handles=handles, loc="best", fontsize=7, frameon=False)
-    ax.set_axis_off()
-    return ax
-
-
 __all__ = [
     "KINDS",
-    "KIND_COLORS",
     "as_store",
     "attack_id_of",
     "curie",
-    "display_name",
-    "draw",
     "find_node",
     "neighbourhood",
     "nodes_of_kind",
     "source_kind",
     "to_networkx",
-    "write_graph",
 ]

@@ -2,7 +2,7 @@
 
 ``attack-kg layer --score sigma|d3fend|mitigations|atomic|combined [--group G0016]
 [--domain enterprise|mobile|ics] -o layer.json`` writes one layer. What a score counts is what
-the coverage page counts (``queries/report.py``, one set of queries for both):
+the coverage page counts (``queries/coverage_model.py``, one page model for both):
 
 - ``sigma``: Sigma rule files tagged with exactly the technique (``attack.t1204.001``);
 - ``d3fend``: distinct D3FEND defensive techniques of D3FEND's artifact inference
@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from attackkg.builders.base import InputError, package_version
 from attackkg.builders.files import write_text
 from attackkg.queries import rows
-from attackkg.queries.report import Coverage, TechniqueCoverage, load_coverage
+from attackkg.queries.coverage_model import Coverage, TechniqueCoverage, load_coverage
 
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"

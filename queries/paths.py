@@ -3,12 +3,15 @@
 The kinds of path, each a walk over edges of :func:`attackkg.queries.graph.to_networkx`
 (a hop may follow an edge backwards: ``D3-UA -d3f:analyzes-> URL`` is walked URL to D3-UA):
 
-- ``d3fend``: D3FEND's artifact inference (builders/countermeasures.py), hop by hop:
+- ``d3fend``: D3FEND's artifact inference, hop by hop:
   ``T [-akg:subtechniqueOf- H] -d3f:accesses-> Ao -rdfs:subClassOf->* Ad <-d3f:analyzes- D``;
   H is T itself, its parent or one of its sub-techniques, the relations are those under
-  ``d3f:may-be-associated-with``, and D is a D3FEND defensive technique. As in the rule, only a
-  technique D3FEND has a class for (node attribute ``d3fend_class``) gets such paths. One path per
-  explanation (the mappings ``query countermeasures`` lists), the shortest subclass chain each;
+  ``d3f:may-be-associated-with``, and D is a D3FEND defensive technique. The explanations are
+  not derived again here: each is a mapping node the build stored (``akg:ArtifactMapping`` in the
+  derived countermeasures graph, builders/countermeasures.py), which ``to_networkx`` puts on the
+  ``akg:counteredBy`` edge (its ``mappings``); the path draws it over the graph's edges, with the
+  shortest subclass chain from Ao to Ad. One path per explanation (the mappings ``query
+  countermeasures`` lists), and ``CountermeasurePath.mapping`` names the mapping node;
 - ``mitigation``: ``T <-akg:mitigates- M``, the ATT&CK mitigation;
 - ``mitigation-d3fend``: ``T <-akg:mitigates- M -akg:relatedDefensiveTechnique-> D``, D3FEND's
   ``d3f:related`` link from the mitigation;
@@ -41,14 +44,19 @@ PATH_KINDS = ("d3fend", "mitigation", "mitigation-d3fend", "sigma")
 SUBTECHNIQUE_OF = "akg:subtechniqueOf"
 SUBCLASS_OF = "rdfs:subClassOf"
 MITIGATES = "akg:mitigates"
+COUNTERED_BY = "akg:counteredBy"
 RELATED_DEFENSIVE = "akg:relatedDefensiveTechnique"
 DETECTS = "akg:detectsTechnique"
 USES = "akg:uses"
 
 # The ATT&CK, Sigma and derived edges the searches walk (to_networkx(predicates=...) reads only
-# these, plus D3FEND's, when nothing else is wanted); akg:uses for the techniques of a group.
+# these, plus D3FEND's, when nothing else is wanted); akg:uses and akg:attributedTo for the
+# techniques of a group (its own and its campaigns'); akg:counteredBy for the stored explanations
+# of the D3FEND paths.
 ATTRIBUTED_TO = "akg:attributedTo"
-PATH_PREDICATES = (SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, ATTRIBUTED_TO, "akg:revokedBy")
+PATH_PREDICATES = (
+    SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, ATTRIBUTED_TO, COUNTERED_BY, "akg:revokedBy"
+)
 
 # The kind of node each path kind ends at.
 TARGET_KIND = {
@@ -88,6 +96,7 @@ class CountermeasurePath:
     countermeasure: str
     hops: tuple[Hop, ...]
     specificity: int = 0  # 0 the technique's own, 1 through a sub-technique, 2 through its parent
+    mapping: str | None = None  # a D3FEND path: the stored akg:ArtifactMapping node it draws
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -159,8 +168,13 @@ def hierarchy(graph: nx.MultiDiGraph, technique: str) -> list[tuple[str, tuple[H
 
 
 def _d3fend_paths(graph: nx.MultiDiGraph, technique: str) -> list[CountermeasurePath]:
-    relations = set(graph.graph.get("artifact_relations", ()))
-    succ, pred, nodes = graph.succ, graph.pred, graph.nodes
+    """One path per stored explanation (the ``mappings`` of the technique's ``akg:counteredBy``
+    edges): the hop to the technique in its hierarchy it goes through, its offensive relation,
+    the shortest ``rdfs:subClassOf`` chain from the offensive to the defensive artifact, and the
+    defensive relation walked back to the countermeasure. An explanation whose hops are not all
+    edges of ``graph`` (a graph read without D3FEND) gives no path."""
+    succ, nodes = graph.succ, graph.nodes
+    leads = {member: (hops, specificity) for member, hops, specificity in hierarchy(graph, technique)}
     chains: dict[str, dict[str, str | None]] = {}  # artifact -> {ancestor: the node below it}
 
     def ancestors(artifact: str) -> dict[str, str | None]:
@@ -177,30 +191,29 @@ def _d3fend_paths(graph: nx.MultiDiGraph, technique: str) -> list[Countermeasure
         return found
 
     out: list[CountermeasurePath] = []
-    if "d3fend_class" not in nodes[technique]:
-        return out  # D3FEND has no class for it (akg:NoD3fendClass): the rule infers nothing
-    for member, lead, specificity in hierarchy(graph, technique):
-        for offensive, keys in succ[member].items():
-            for relation in sorted(relations.intersection(keys)):
-                below = ancestors(offensive)
-                for defensive_artifact in below:
-                    chain: list[Hop] = []
-                    step = defensive_artifact
-                    while below[step] is not None:
-                        chain.append(Hop(below[step], step, SUBCLASS_OF))
-                        step = below[step]
-                    chain.reverse()
-                    for defence, d_keys in pred[defensive_artifact].items():
-                        if nodes[defence].get("kind") != "d3fend-technique":
-                            continue
-                        for d_relation in sorted(relations.intersection(d_keys)):
-                            hops = (
-                                *lead,
-                                Hop(member, offensive, relation),
-                                *chain,
-                                Hop(defence, defensive_artifact, d_relation, forward=False),
-                            )
-                            out.append(CountermeasurePath("d3fend", technique, defence, hops, specificity))
+    for defence, keys in succ[technique].items():
+        if COUNTERED_BY not in keys or nodes[defence].get("kind") != "d3fend-technique":
+            continue
+        for mapping in keys[COUNTERED_BY].get("mappings", ()):
+            via, relation = mapping["via"], mapping["offensive_relation"]
+            offensive, defensive = mapping["offensive_artifact"], mapping["defensive_artifact"]
+            d_relation = mapping["defensive_relation"]
+            if via not in leads or offensive not in graph or defensive not in graph:
+                continue
+            below = ancestors(offensive)
+            if defensive not in below or not graph.has_edge(via, offensive, relation):
+                continue
+            if not graph.has_edge(defence, defensive, d_relation):
+                continue
+            chain: list[Hop] = []
+            step = defensive
+            while below[step] is not None:
+                chain.append(Hop(below[step], step, SUBCLASS_OF))
+                step = below[step]
+            chain.reverse()
+            lead, specificity = leads[via]
+            hops = (*lead, Hop(via, offensive, relation), *chain, Hop(defence, defensive, d_relation, forward=False))
+            out.append(CountermeasurePath("d3fend", technique, defence, hops, specificity, mapping["mapping"]))
     return out
 
 
@@ -450,7 +463,7 @@ def artifact_centrality(
     return ranked[:top] if top is not None else ranked
 
 
-# --- output: JSON, text, Mermaid, Graphviz DOT, matplotlib ------------------------------------------
+# --- output: JSON and text ------------------------------------------------------------
 
 
 def node_info(graph: nx.MultiDiGraph, node: str) -> dict[str, str]:
@@ -479,7 +492,7 @@ def path_record(graph: nx.MultiDiGraph, path: CountermeasurePath, rank: int) -> 
                 "direction": "forward" if hop.forward else "backward",
             }
         )
-    return {
+    record: dict[str, object] = {
         "kind": path.kind,
         "rank": rank,
         "length": len(path.hops),
@@ -488,6 +501,9 @@ def path_record(graph: nx.MultiDiGraph, path: CountermeasurePath, rank: int) -> 
         "hops": hops,
         "text": describe(graph, path),
     }
+    if path.mapping:
+        record["mapping"] = path.mapping
+    return record
 
 
 def ranked(found: Sequence[CountermeasurePath]) -> list[tuple[int, CountermeasurePath]]:
@@ -531,143 +547,14 @@ def _short(graph: nx.MultiDiGraph, node: str) -> str:
     return data.get("id", node)
 
 
-def _union(found: Sequence[CountermeasurePath]) -> tuple[list[str], list[Hop]]:
-    """The nodes (first seen first) and distinct graph edges of some paths."""
-    nodes: dict[str, None] = {}
-    hops: dict[tuple[str, str, str], Hop] = {}
-    for path in found:
-        for node in path.nodes:
-            nodes.setdefault(node)
-        for hop in path.hops:
-            hops.setdefault((hop.source, hop.target, hop.key), hop)
-    return list(nodes), list(hops.values())
+# Mermaid, Graphviz DOT and matplotlib drawings of paths live in path_formats.py; they are
+# reachable from here too (``paths.to_mermaid``), imported on first use.
+_FORMATS = ("to_mermaid", "to_dot", "layers", "draw_paths")
 
 
-def _caption(graph: nx.MultiDiGraph, node: str) -> tuple[str, str]:
-    data = graph.nodes[node]
-    ident, label = data.get("id", node), data.get("label", "")
-    if data.get("kind") in ("artifact", "d3fend-class", "sigma-rule", "atomic-test") or not label or label == ident:
-        return (label or ident), ""
-    return ident, label
+def __getattr__(name: str) -> object:
+    if name in _FORMATS:
+        from attackkg.queries import path_formats
 
-
-_MERMAID_STYLE = {
-    "technique": "fill:#fde2dc,stroke:#e4572e,color:#111",
-    "mitigation": "fill:#dde3f5,stroke:#29335c,color:#111",
-    "sigma-rule": "fill:#d7f0ec,stroke:#2a9d8f,color:#111",
-    "d3fend-technique": "fill:#dbe6fd,stroke:#1d4ed8,color:#111",
-    "artifact": "fill:#fef3c7,stroke:#d97706,color:#111",
-}
-
-
-def _mermaid_text(text: str) -> str:
-    """Text safe inside a quoted Mermaid label: quotes and angle brackets as Mermaid entity codes."""
-    return text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-
-
-def to_mermaid(graph: nx.MultiDiGraph, found: Sequence[CountermeasurePath]) -> str:
-    """A Mermaid ``flowchart LR`` of the paths (each node and edge once), which GitHub renders in a
-    ```mermaid block. Edges point as the triples do (``D3-UA -- analyzes --> URL``)."""
-    nodes, hops = _union(found)
-    ids = {node: f"n{i}" for i, node in enumerate(nodes)}
-    lines = ["flowchart LR"]
-    for node in nodes:
-        head, tail = _caption(graph, node)
-        text = _mermaid_text(head) + (f"<br/>{_mermaid_text(tail)}" if tail else "")
-        lines.append(f'    {ids[node]}["{text}"]')
-    for hop in hops:
-        label = graph.edges[hop.source, hop.target, hop.key].get("label", hop.key)
-        lines.append(f'    {ids[hop.source]} -->|"{_mermaid_text(label)}"| {ids[hop.target]}')
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for node in nodes:
-        kind = graph.nodes[node].get("kind", "")
-        if kind in _MERMAID_STYLE:
-            by_kind[kind].append(ids[node])
-    for kind, members in by_kind.items():
-        name = kind.replace("-", "_")
-        lines.append(f"    classDef {name} {_MERMAID_STYLE[kind]}")
-        lines.append(f"    class {','.join(members)} {name}")
-    return "\n".join(lines) + "\n"
-
-
-def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-_DOT_COLORS = {
-    "technique": "#fde2dc",
-    "mitigation": "#dde3f5",
-    "sigma-rule": "#d7f0ec",
-    "d3fend-technique": "#dbe6fd",
-    "artifact": "#fef3c7",
-}
-
-
-def to_dot(graph: nx.MultiDiGraph, found: Sequence[CountermeasurePath], name: str = "paths") -> str:
-    """A Graphviz DOT digraph of the paths, laid out left to right from the technique. An edge
-    walked backwards is written in walking order with ``dir=back``, so the arrow still shows the
-    triple's direction (``D3-UA -> URL``) while the layout reads technique -> countermeasure."""
-    nodes, hops = _union(found)
-    lines = [
-        f'digraph "{_dot_text(name)}" {{',
-        "    rankdir=LR;",
-        '    node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, fillcolor="#f3f4f6"];',
-        '    edge [fontname="Helvetica", fontsize=9, color="#6b7280"];',
-    ]
-    for node in nodes:
-        head, tail = _caption(graph, node)
-        label = _dot_text(head + (f"\n{tail}" if tail else ""))
-        color = _DOT_COLORS.get(graph.nodes[node].get("kind", ""), "#f3f4f6")
-        lines.append(f'    "{_dot_text(node)}" [label="{label}", fillcolor="{color}"];')
-    for hop in hops:
-        label = _dot_text(graph.edges[hop.source, hop.target, hop.key].get("label", hop.key))
-        start, end = _dot_text(hop.start), _dot_text(hop.end)
-        back = ", dir=back" if not hop.forward else ""
-        lines.append(f'    "{start}" -> "{end}" [label="{label}"{back}];')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def layers(found: Sequence[CountermeasurePath]) -> dict[str, tuple[float, float]]:
-    """Positions for drawing paths left to right: x is a node's shortest walking distance from the
-    technique (countermeasures all in the last column), y orders each column by the mean height of
-    the nodes before it (the barycentre heuristic, few crossings)."""
-    step: dict[str, int] = {}
-    targets = {path.countermeasure for path in found}
-    before: dict[str, set[str]] = defaultdict(set)
-    for path in found:
-        for i, node in enumerate(path.nodes):
-            step[node] = min(step.get(node, i), i)
-        for a, b in zip(path.nodes, path.nodes[1:]):
-            before[b].add(a)
-    last = max(step.values(), default=0)
-    for node in targets:
-        if step[node]:
-            step[node] = last
-    columns: dict[int, list[str]] = defaultdict(list)
-    for node, x in step.items():
-        columns[x].append(node)
-    height: dict[str, float] = {}
-    pos: dict[str, tuple[float, float]] = {}
-    for x in sorted(columns):
-        order = []
-        for node in columns[x]:
-            placed = [height[n] for n in before[node] if n in height and step[n] < x]
-            order.append((-(sum(placed) / len(placed)) if placed else 0.0, node))
-        column = [node for _, node in sorted(order)]
-        for i, node in enumerate(column):
-            height[node] = (len(column) - 1) / 2 - i
-            pos[node] = (float(x), height[node])
-    return pos
-
-
-def draw_paths(graph: nx.MultiDiGraph, found: Sequence[CountermeasurePath], ax=None):
-    """Draw the paths with matplotlib, left to right from the technique to the countermeasures
-    (:func:`layers`), nodes coloured by kind, edges labelled. Returns the axes."""
-    from attackkg.queries.graph import draw
-
-    nodes, _ = _union(found)
-    sub = graph.subgraph(nodes).copy()
-    keep = {(h.source, h.target, h.key) for path in found for h in path.hops}
-    sub.remove_edges_from([e for e in sub.edges(keys=True) if e not in keep])
-    return draw(sub, ax=ax, pos=layers(found))
+        return getattr(path_formats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -57,6 +57,9 @@ def test_export_unknown_format(store, tmp_path, capsys):
     assert main(["export", str(tmp_path / "out.xyz"), "--store", str(store)]) == 1
     err = capsys.readouterr().err
     assert "unknown export format .xyz" in err and not (tmp_path / "out.xyz").exists()
+    listed = err.split("use one of", 1)[1]
+    for suffix in (".ttl", ".nt", ".trig", ".nq", ".jsonld", ".graphml", ".gexf", ".json"):  # RDF and networkx
+        assert suffix in listed.replace(",", " ").split(), suffix
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ import rdflib
 from rdflib.compare import graph_diff
 
 from attackkg.builders.build import build_store
-from attackkg.builders.diff import diff_stores
 from attackkg.ontology.namespaces import COUNTERMEASURES_GRAPH
 from attackkg.queries.cli import main
+from attackkg.queries.diff import diff_stores
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ATTACK_21 = FIXTURES / "attack" / "small-enterprise-2.1.json"

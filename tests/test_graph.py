@@ -27,7 +27,8 @@ from attackkg.builders.store import open_store
 from attackkg.ontology.namespaces import AKG, ATOMIC, D3F, attack_iri
 from attackkg.queries import paths as P
 from attackkg.queries.cli import main
-from attackkg.queries.graph import curie, find_node, neighbourhood, to_networkx, write_graph
+from attackkg.queries.export import write_graph
+from attackkg.queries.graph import curie, find_node, neighbourhood, to_networkx
 
 T1204_001 = attack_iri("T1204.001")
 T1204 = attack_iri("T1204")
@@ -239,6 +240,26 @@ def test_d3fend_paths_are_the_inferred_mappings(small, small_store):
     assert _assert_paths_are_the_mappings(small, open_store(small_store)) == 7
 
 
+def test_d3fend_paths_draw_the_stored_mapping_nodes(small, small_store):
+    """Each D3FEND path names the mapping node the build stored, and draws its explanation; without
+    the stored explanations on the akg:counteredBy edges there is no D3FEND path."""
+    store = open_store(small_store)
+    query = f"""SELECT ?t ?via ?orel ?oa ?da ?drel ?d WHERE {{ ?m <{AKG}mappedTechnique> ?t ;
+        <{AKG}viaTechnique> ?via ; <{AKG}offensiveRelation> ?orel ; <{AKG}offensiveArtifact> ?oa ;
+        <{AKG}defensiveArtifact> ?da ; <{AKG}defensiveRelation> ?drel ; <{AKG}defensiveTechnique> ?d }}"""
+    found = P.paths(small, "T1204", ["d3fend"])
+    assert len({p.mapping for p in found}) == len(found) > 0
+    for path in found:
+        prepared = query.replace("?m ", f"<{path.mapping}> ")
+        stored = [tuple(t.value for t in row) for row in store.query(prepared, use_default_graph_as_union=True)]
+        assert stored == [(path.technique, *next(iter(_explanations(small, [path]))))]
+    bare = small.copy()
+    for _, _, data in bare.edges(data=True):
+        data.pop("mappings", None)
+    assert P.paths(bare, "T1204.001", ["d3fend"]) == []
+    assert P.paths(bare, "T1204.001", ["mitigation-d3fend"]) == P.paths(small, "T1204.001", ["mitigation-d3fend"])
+
+
 @pytest.mark.parametrize("form", ["source-form", "release-form"])
 def test_d3fend_fixture_paths_are_the_inferred_mappings(form, fixtures, tmp_path):
     """On the real D3FEND cuts: 1.2.0 (restrictions only) and 0.17.0 (direct triples too)."""
@@ -337,6 +358,13 @@ def _toy_cover_graph() -> nx.MultiDiGraph:
         graph.add_node(defence, kind="d3fend-technique", id=f"D3-{defence}", label=defence)
         for t in members:
             graph.add_edge(defence, f"a{t}", key="d3f:r")
+            explanation = {"via": f"t{t}", "offensive_artifact": f"a{t}", "defensive_artifact": f"a{t}"}
+            explanation |= {
+                "mapping": f"urn:x:m{t}{defence}",
+                "offensive_relation": "d3f:r",
+                "defensive_relation": "d3f:r",
+            }
+            graph.add_edge(f"t{t}", defence, key="akg:counteredBy", mappings=[explanation])
     return graph
 
 

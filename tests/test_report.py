@@ -349,6 +349,46 @@ def test_html_and_markdown_escape_what_the_data_says(store):
     assert "(https://github.com/SigmaHQ/sigma/blob/master/rules/x/%3Cb%3E%22quote%22%20%281%29.yml)" in markdown
 
 
+def test_html_description_keeps_only_whole_code_spans(store):
+    """ATT&CK's T1156 (18.1) writes ``<code>~/.zshrc<code>``: the page shows the stray tag as text
+    and every <code> it opens it closes, with the runs of text, links and code from the page model."""
+    coverage = report.load_coverage(store, "T1204.001")
+    page = coverage.techniques["T1204.001"]
+    page.description = (
+        "The shell uses <code>~/.zshrc<code> to configure. Upon exiting, <code>/etc/zlogout</code> runs.\n\n"
+        "See [T1546](https://attack.mitre.org/techniques/T1546) and <code>a < b</code>."
+    )
+    html_page = report.render_html(coverage, "T1204.001")
+
+    class Code(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.opened, self.closed, self.spans, self.inside = 0, 0, [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "code":
+                self.opened, self.inside = self.opened + 1, ""
+
+        def handle_endtag(self, tag):
+            if tag == "code":
+                self.closed += 1
+                self.spans.append(self.inside)
+                self.inside = None
+
+        def handle_data(self, data):
+            if self.inside is not None:
+                self.inside += data
+
+    parsed = Code()
+    parsed.feed(html_page)
+    assert parsed.opened == parsed.closed == 2
+    assert parsed.spans == ["~/.zshrc<code> to configure. Upon exiting, <code>/etc/zlogout", "a < b"]
+    assert "&lt;code&gt;" in html_page and html_page.count("<p>") >= 2
+    links = _Collector()
+    links.feed(html_page)
+    assert ("T1546", "https://attack.mitre.org/techniques/T1546") in links.links
+
+
 # --- --all and the CLI -------------------------------------------------------------------------
 
 

@@ -24,7 +24,8 @@ its whole IRI (``.../graph/derived/countermeasures``). Each pair gets:
 - **Sigma** (``a akg:SigmaRule``, by rule id): rules added, removed, changed status (``akg:status``).
 - **Atomic Red Team** (``a akg:AtomicTest``, by GUID): tests added and removed.
 
-``to_markdown`` and ``to_json`` render the result (``attack-kg diff OLD NEW``).
+``to_markdown`` (a Jinja2 template, ``templates/diff.md.j2``) and ``to_json`` render the result
+(``attack-kg diff OLD NEW``); :mod:`attackkg.queries.diff_changes` reads the changes in users' terms.
 """
 
 from __future__ import annotations
@@ -32,30 +33,24 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from attackkg.builders.store import open_store
-from attackkg.ontology.namespaces import (
-    AKG,
-    ATTACK,
-    COUNTERMEASURES_GRAPH,
-    DCTERMS,
-    GRAPH,
-    METADATA_GRAPH,
-    OWL,
-    PREFIXES,
-    RDF,
-    RDFS,
-    VOID,
+from attackkg.ontology.namespaces import AKG, COUNTERMEASURES_GRAPH, GRAPH, METADATA_GRAPH, VOID
+from attackkg.queries.diff_changes import (
+    GraphView,
+    Triple,
+    atomic_changes,
+    attack_changes,
+    countermeasure_changes,
+    sigma_changes,
 )
+from attackkg.queries.pages import render_template
 
-TYPE = ox.NamedNode(RDF + "type")
-LABEL = ox.NamedNode(RDFS + "label")
-TRUE = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
 MAX_ROUNDS = 64
 
 # What each change list is called in the Markdown report, and its columns.
@@ -168,56 +163,48 @@ class StoreDiff:
         }
 
     def to_markdown(self, limit: int | None = 50) -> str:
-        """A Markdown report; each list cut at ``limit`` rows (None or 0: all)."""
-        lines = ["# What changed", "", f"Old store: `{self.old}`  ", f"New store: `{self.new}`", ""]
-        lines += ["| source | triples added | triples removed | changes |", "|---|---:|---:|---|"]
-        for s in self.sources:
-            summary = ", ".join(f"{n} {_lower_first(SECTIONS[k][0])}" for k, n in s.counts().items() if n) or "none"
-            lines.append(f"| {s.title} | {s.triples_added} | {s.triples_removed} | {summary} |")
-        for s in self.sources:
-            lines += ["", f"## {s.title}", ""]
-            where = [f"old graph `{s.old.iri}`" if s.old else "not in the old store"]
-            where.append(f"new graph `{s.new.iri}`" if s.new else "not in the new store")
-            lines.append("; ".join(where) + ".")
-            lines.append(
-                f"{s.triples_added} triples added, {s.triples_removed} removed"
-                + (
-                    f" (of which with blank nodes, compared by structure: {s.blank_triples_added} added, "
-                    f"{s.blank_triples_removed} removed)."
-                    if s.blank_triples_added or s.blank_triples_removed
-                    else "."
-                )
+        """A Markdown report (``templates/diff.md.j2``); each list cut at ``limit`` rows (None or 0: all)."""
+        return render_template(
+            "diff.md.j2", old=self.old, new=self.new, sources=[_shown(s, limit) for s in self.sources]
+        )
+
+
+def _shown(s: SourceDiff, limit: int | None) -> dict:
+    """What the report shows of one source: its lines, each change list cut at ``limit`` rows."""
+    counts = s.counts()
+    where = f"old graph `{s.old.iri}`" if s.old else "not in the old store"
+    where += "; " + (f"new graph `{s.new.iri}`" if s.new else "not in the new store")
+    sections = []
+    for name, items in s.changes.items():
+        if items:
+            heading, columns = SECTIONS[name]
+            shown = items if not limit else items[:limit]
+            rows = [[item.get(c) for c in columns] for item in shown]
+            sections.append(
+                {
+                    "heading": heading,
+                    "columns": columns,
+                    "rows": rows,
+                    "total": len(items),
+                    "more": len(items) - len(shown),
+                }
             )
-            if not (s.triples_added or s.triples_removed or any(s.counts().values())):
-                lines[-1] = "No change."
-                continue
-            if s.changes:
-                lines.append("")
-                lines += [f"- {SECTIONS[name][0]}: {len(items)}" for name, items in s.changes.items()]
-            for name, items in s.changes.items():
-                if not items:
-                    continue
-                heading, columns = SECTIONS[name]
-                shown = items if not limit else items[:limit]
-                lines += ["", f"### {heading}: {len(items)}", ""]
-                lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-                for item in shown:
-                    lines.append("| " + " | ".join(_cell(item.get(c)) for c in columns) + " |")
-                if len(shown) < len(items):
-                    lines += ["", f"… and {len(items) - len(shown)} more (--limit 0 shows all, --format json too)."]
-        return "\n".join(lines) + "\n"
+    return {
+        "title": s.title,
+        "summary": ", ".join(f"{n} {_lower_first(SECTIONS[k][0])}" for k, n in counts.items() if n) or "none",
+        "where": where,
+        "unchanged": not (s.triples_added or s.triples_removed or any(counts.values())),
+        "triples_added": s.triples_added,
+        "triples_removed": s.triples_removed,
+        "blank_triples_added": s.blank_triples_added,
+        "blank_triples_removed": s.blank_triples_removed,
+        "counts": [(SECTIONS[name][0], len(items)) for name, items in s.changes.items()],
+        "sections": sections,
+    }
 
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        value = ", ".join(map(str, value))
-    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 # --- the diff --------------------------------------------------------------------------------------
@@ -290,7 +277,8 @@ def diff_graphs(old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store,
     result.triples_added, result.triples_removed = len(added), len(removed)
     result.blank_triples_added = sum(1 for t in added if _has_blank(t))
     result.blank_triples_removed = sum(1 for t in removed if _has_blank(t))
-    old_view, new_view = _View(old_store, old), _View(new_store, new)
+    old_view = GraphView(old_store, old.iri if old else None)
+    new_view = GraphView(new_store, new.iri if new else None)
     if some.kind == "attack":
         result.changes = attack_changes(old_view, new_view, added, removed)
     elif some.kind == "derived" and some.iri == COUNTERMEASURES_GRAPH:
@@ -300,9 +288,6 @@ def diff_graphs(old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store,
     elif some.kind == "atomic":
         result.changes = atomic_changes(old_view, new_view)
     return result
-
-
-Triple = tuple[str, str, str]  # N-Triples forms of subject, predicate, object
 
 
 def triple_diff(
@@ -403,220 +388,3 @@ def _renamed(triples: list[tuple[str, str, str]], rounds: int) -> set[tuple[str,
         colour = _refine(edges, colour)
     name = {node: f"_:c{value[:24]}" for node, value in colour.items()}
     return {(name.get(s, s), p, name.get(o, o)) for s, p, o in triples}
-
-
-# --- users' terms -----------------------------------------------------------------------------------
-
-
-class _View:
-    """Reads one graph of one store (or nothing, when the source is not in that store)."""
-
-    def __init__(self, store: ox.Store, graph: GraphInfo | None) -> None:
-        self.store = store
-        self.graph = ox.NamedNode(graph.iri) if graph else None
-
-    def quads(self, subject=None, predicate: str | None = None, obj=None) -> Iterable[ox.Quad]:
-        if self.graph is None:
-            return ()
-        p = ox.NamedNode(predicate) if predicate else None
-        return self.store.quads_for_pattern(subject, p, obj, self.graph)
-
-    def of_type(self, cls: str) -> set[str]:
-        return {q.subject.value for q in self.quads(None, RDF + "type", ox.NamedNode(cls))}
-
-    def values(self, predicate: str) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = defaultdict(set)
-        for q in self.quads(None, predicate):
-            out[q.subject.value].add(q.object.value)
-        return out
-
-    def pairs(self, predicate: str) -> set[tuple[str, str]]:
-        return {(q.subject.value, q.object.value) for q in self.quads(None, predicate)}
-
-    def labels_anywhere(self, iris: Iterable[str]) -> dict[str, str]:
-        """``rdfs:label`` of each IRI in any graph of the store (D3FEND labels for the derived graph)."""
-        out = {}
-        for value in iris:
-            for q in self.store.quads_for_pattern(ox.NamedNode(value), LABEL, None, None):
-                out[value] = q.object.value
-                break
-        return out
-
-
-def _one(values: set[str] | None) -> str | None:
-    return " / ".join(sorted(values)) if values else None
-
-
-def attack_changes(
-    old: _View, new: _View, added: set[Triple] = frozenset(), removed: set[Triple] = frozenset()
-) -> dict[str, list[dict]]:
-    """Techniques added, removed, renamed, revoked, deprecated, moved between tactics, and every
-    technique in both whose own triples changed (``added``/``removed``: the graph's triple diff)
-    with the properties that changed (``(incoming)``: an edge to it, ``<G> akg:uses <T>``)."""
-    technique = AKG + "Technique"
-    before, after = old.of_type(technique), new.of_type(technique)
-    facts = {}
-    for name, view in (("old", old), ("new", new)):
-        labels = view.values(RDFS + "label")
-        facts[name] = {
-            "id": view.values(AKG + "attackId"),
-            "name": labels,
-            "tactic": {t: {_one(labels.get(x)) or x for x in v} for t, v in view.values(AKG + "tactic").items()},
-            "revoked": {s for s, v in view.values(AKG + "revoked").items() if "true" in v},
-            "deprecated": {s for s, v in view.values(OWL + "deprecated").items() if "true" in v},
-            "revoked_by": view.values(AKG + "revokedBy"),
-        }
-    o, n = facts["old"], facts["new"]
-
-    def ident(iri: str) -> str:
-        return _one(n["id"].get(iri) or o["id"].get(iri)) or attack_id_of(iri)
-
-    def name(iri: str, side: dict = n) -> str | None:
-        return _one(side["name"].get(iri))
-
-    def row(iri: str, **extra) -> dict:
-        return {"id": ident(iri), "iri": iri, **extra}
-
-    both = sorted(before & after, key=lambda i: _id_order(ident(i)))
-    terms = {f"<{i}>": i for i in both}
-    touched: dict[str, set[str]] = defaultdict(set)
-    for subject, predicate, obj in (*added, *removed):
-        if subject in terms:
-            touched[terms[subject]].add(_curie(predicate))
-        if obj in terms:
-            touched[terms[obj]].add(_curie(predicate) + " (incoming)")
-    changes: dict[str, list[dict]] = {
-        "techniques_added": [
-            row(i, name=name(i), tactics=sorted(n["tactic"].get(i, ())))
-            for i in sorted(after - before, key=lambda i: _id_order(ident(i)))
-        ],
-        "techniques_removed": [
-            row(i, name=name(i, o), tactics=sorted(o["tactic"].get(i, ())))
-            for i in sorted(before - after, key=lambda i: _id_order(ident(i)))
-        ],
-        "techniques_renamed": [
-            row(i, old_name=name(i, o), new_name=name(i)) for i in both if o["name"].get(i) != n["name"].get(i)
-        ],
-        "techniques_revoked": [
-            row(i, name=name(i), revoked_by=sorted(ident(t) for t in n["revoked_by"].get(i, ())))
-            for i in both
-            if i in n["revoked"] and i not in o["revoked"]
-        ],
-        "techniques_deprecated": [
-            row(i, name=name(i)) for i in both if i in n["deprecated"] and i not in o["deprecated"]
-        ],
-        "techniques_moved": [
-            row(
-                i,
-                name=name(i),
-                tactics_removed=sorted(o["tactic"].get(i, set()) - n["tactic"].get(i, set())),
-                tactics_added=sorted(n["tactic"].get(i, set()) - o["tactic"].get(i, set())),
-            )
-            for i in both
-            if o["tactic"].get(i, set()) != n["tactic"].get(i, set())
-        ],
-        "techniques_changed": [row(i, name=name(i), changed=sorted(touched[i])) for i in both if i in touched],
-    }
-    return changes
-
-
-def countermeasure_changes(old: _View, new: _View) -> dict[str, list[dict]]:
-    """(technique, defensive technique) pairs gained and lost, per inference path."""
-    changes: dict[str, list[dict]] = {}
-    for predicate, gained, lost in (
-        ("counteredBy", "mappings_gained", "mappings_lost"),
-        ("counteredByViaMitigation", "mitigation_mappings_gained", "mitigation_mappings_lost"),
-    ):
-        before, after = old.pairs(AKG + predicate), new.pairs(AKG + predicate)
-        plus, minus = after - before, before - after
-        labels = {**old.labels_anywhere({d for _, d in minus}), **new.labels_anywhere({d for _, d in plus})}
-        for name, found in ((gained, plus), (lost, minus)):
-            changes[name] = [
-                {"technique": attack_id_of(t), "countermeasure": _d3f_local(d), "label": labels.get(d), "iri": d}
-                for t, d in sorted(found, key=lambda p: (_id_order(attack_id_of(p[0])), p[1]))
-            ]
-    return changes
-
-
-def sigma_changes(old: _View, new: _View) -> dict[str, list[dict]]:
-    """Rules added, removed, and those whose ``status`` changed (by rule id)."""
-    cls = AKG + "SigmaRule"
-    before, after = old.of_type(cls), new.of_type(cls)
-    o_status, n_status = old.values(AKG + "status"), new.values(AKG + "status")
-    o_title, n_title = old.values(RDFS + "label"), new.values(RDFS + "label")
-    o_id, n_id = old.values(DCTERMS + "identifier"), new.values(DCTERMS + "identifier")
-
-    def row(iri: str, titles, ids, status) -> dict:
-        return {"id": _one(ids.get(iri)) or iri, "title": _one(titles.get(iri)), "status": _one(status.get(iri))}
-
-    return {
-        "rules_added": sorted((row(i, n_title, n_id, n_status) for i in after - before), key=lambda r: r["id"]),
-        "rules_removed": sorted((row(i, o_title, o_id, o_status) for i in before - after), key=lambda r: r["id"]),
-        "rules_status_changed": sorted(
-            (
-                {
-                    "id": _one(n_id.get(i)) or i,
-                    "title": _one(n_title.get(i)),
-                    "old_status": _one(o_status.get(i)),
-                    "new_status": _one(n_status.get(i)),
-                }
-                for i in before & after
-                if o_status.get(i) != n_status.get(i)
-            ),
-            key=lambda r: r["id"],
-        ),
-    }
-
-
-def atomic_changes(old: _View, new: _View) -> dict[str, list[dict]]:
-    """Atomic tests added and removed (by GUID)."""
-    cls = AKG + "AtomicTest"
-    before, after = old.of_type(cls), new.of_type(cls)
-    out = {}
-    for name, view, found in (("tests_added", new, after - before), ("tests_removed", old, before - after)):
-        names, emulates, ids = (
-            view.values(RDFS + "label"),
-            view.values(AKG + "emulates"),
-            view.values(DCTERMS + "identifier"),
-        )
-        out[name] = sorted(
-            (
-                {
-                    "guid": _one(ids.get(i)) or i,
-                    "technique": ", ".join(sorted(attack_id_of(t) for t in emulates.get(i, ()))),
-                    "name": _one(names.get(i)),
-                }
-                for i in found
-            ),
-            key=lambda r: (_id_order(r["technique"]), r["guid"]),
-        )
-    return out
-
-
-def attack_id_of(iri: str) -> str:
-    """``https://attack.mitre.org/techniques/T1204/001`` -> ``T1204.001`` (other IRIs unchanged)."""
-    if not iri.startswith(ATTACK):
-        return iri
-    parts = iri[len(ATTACK) :].strip("/").split("/")
-    if len(parts) == 3 and parts[2].isdigit():
-        return f"{parts[1]}.{parts[2]}"
-    return parts[-1]
-
-
-def _id_order(attack_id: str) -> tuple:
-    head, _, sub = attack_id.partition(".")
-    digits = "".join(ch for ch in head if ch.isdigit())
-    return (head.rstrip("0123456789"), int(digits) if digits else 0, sub, attack_id)
-
-
-def _curie(term: str) -> str:
-    """``<http://purl.org/dc/terms/modified>`` -> ``dcterms:modified``."""
-    value = term.strip("<>")
-    for prefix, namespace in PREFIXES.items():
-        if value.startswith(namespace):
-            return f"{prefix}:{value[len(namespace) :]}"
-    return term
-
-
-def _d3f_local(iri: str) -> str:
-    return "d3f:" + iri.rsplit("#", 1)[-1] if "#" in iri else iri
