@@ -405,7 +405,17 @@ def baseline(tmp_path_factory):
         print(table(sorted(OUTCOMES, key=lambda o: runs().index((o.case, o.mode)))))
 
 
-@pytest.mark.parametrize(("case", "mode"), runs(), ids=[f"{c['name']} [{m}]" for c, m in runs()])
+def run_params() -> list:
+    """``runs()`` as test parameters; those in a child process (``subprocess``) are ``slow``."""
+    return [
+        pytest.param(
+            case, mode, id=f"{case['name']} [{mode}]", marks=[pytest.mark.slow] if "subprocess" in case else []
+        )
+        for case, mode in runs()
+    ]
+
+
+@pytest.mark.parametrize(("case", "mode"), run_params())
 def test_case(case, mode, baseline, tmp_path):
     OUTCOMES.append(run_case(case, mode, tmp_path, baseline))
 
