@@ -3,10 +3,15 @@
 Tests that need the real upstream releases find them through one setting, the environment
 variable ATTACK_KG_SHARED_DATA (default: ../shared/data beside the checkout). Where it is absent
 they skip with that reason; under CI (CI=true) its absence is a failure, since CI always has it.
+
+The full shared data (ATT&CK Enterprise 18.1, D3FEND 1.2.0, every Sigma rule, Atomic Red Team)
+is built once per session into ``full_store_dir``, which tests only read; a test that must build
+(to compare builds, kill one, or build other releases) makes its own store.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -24,8 +29,30 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_ENV = "ATTACK_KG_SHARED_DATA"
 
 
+# The full build of the session store, as paths relative to the shared data folder (the build
+# runs there, so ``akg:inputPath`` holds these, as test_reproducible.py's second build does).
+FULL_BUILD = [
+    "--attack",
+    "attack/enterprise-attack-18.1.json.gz",
+    "--d3fend",
+    "d3fend/1.2.0/d3fend.ttl",
+    "--sigma",
+    "sigma",
+    "--atomic",
+    "atomic-red-team",
+]
+FULL_BUILD_EPOCH = 1767225600  # SOURCE_DATE_EPOCH of the session build: 2026-01-01T00:00:00Z
+
+
 def shared_data_dir() -> Path:
     return Path(os.environ.get(SHARED_ENV, ROOT.parent / "shared" / "data")).resolve()
+
+
+def missing_shared_data(reason: str) -> None:
+    """Skip for want of the shared data, or fail under CI (CI=true), which always has it."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +60,46 @@ def shared_data() -> Path:
     """The real upstream releases (../shared/data), or a skip saying how to point at them."""
     path = shared_data_dir()
     if not (path / "attack").is_dir():
-        reason = f"shared data not found at {path} (set {SHARED_ENV} to the folder holding attack/, d3fend/, sigma/)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_shared_data(
+            f"shared data not found at {path} (set {SHARED_ENV} to the folder holding attack/, d3fend/, sigma/)"
+        )
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reads the full shared data (the ``shared_data`` fixture, directly or through
+    another fixture such as ``full_store_dir``) is marked ``slow``; others are marked by hand."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+def _store_files(store_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every file of a store folder: size and modification time (what a writer would change)."""
+    return {
+        str(path.relative_to(store_dir)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(store_dir.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+@pytest.fixture(scope="session")
+def full_store_dir(tmp_path_factory, shared_data) -> Iterator[Path]:
+    """The store folder of the full shared data (FULL_BUILD), built once per session with
+    ``attack-kg build`` in this process; read-only for tests (checked when the session ends)."""
+    from attackkg.builders.store import current_generation
+    from attackkg.queries.cli import main
+
+    store_dir = tmp_path_factory.mktemp("full-store") / "store"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(shared_data)
+        patch.setenv("SOURCE_DATE_EPOCH", str(FULL_BUILD_EPOCH))
+        assert main(["build", *FULL_BUILD, "--store", str(store_dir), "-q"]) == 0
+    gc.collect()  # the build's store is closed (its MANIFEST last written) when it is collected
+    generation, files = current_generation(store_dir), _store_files(store_dir)
+    yield store_dir
+    assert current_generation(store_dir) == generation, "a test rebuilt the session's full store"
+    assert _store_files(store_dir) == files, "a test wrote into the session's full store"
 
 
 @pytest.fixture(scope="session")

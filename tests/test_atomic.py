@@ -12,6 +12,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import yaml
+from conftest import missing_shared_data
 
 from attackkg.builders import atomic
 from attackkg.builders.base import InputError, sha256_of
@@ -451,7 +452,7 @@ def test_bad_file_inside_an_archive_names_the_member(tmp_path):
 def full(shared_data):
     root = shared_data / "atomic-red-team"
     if not (root / "atomics").is_dir():
-        pytest.skip(f"no Atomic Red Team data at {root}")
+        missing_shared_data(f"no Atomic Red Team data at {root}")
     return root, atomic.load(root)
 
 

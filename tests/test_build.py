@@ -90,21 +90,9 @@ def test_sigma_tags_link_to_the_technique(fixture_store):
 
 
 @pytest.fixture(scope="module")
-def full_store(tmp_path_factory, shared_data):
-    store_dir = tmp_path_factory.mktemp("full-store")
-    result = run_cli(
-        "build",
-        "--attack",
-        str(shared_data / "attack" / "enterprise-attack-18.1.json.gz"),
-        "--d3fend",
-        str(shared_data / "d3fend" / "1.2.0" / "d3fend.ttl"),
-        "--sigma",
-        str(shared_data / "sigma"),
-        "--store",
-        str(store_dir),
-    )
-    assert result.returncode == 0, result.stderr
-    return store_dir
+def full_store(full_store_dir):
+    """The session's full build (tests/conftest.py: ``attack-kg build`` of the four sources)."""
+    return full_store_dir
 
 
 def test_full_build_counts(full_store):

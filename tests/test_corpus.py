@@ -1,11 +1,13 @@
 """The corpus of bad inputs, through the CLI (issue 8, item 1).
 
-Every case of ``tests/corpus/cases.toml`` is built with ``attack-kg build`` in a child process
-limited to 2 GB of address space and a timeout, over a copy of a store built from the fixtures,
-with HOME, TMPDIR and the working folder inside the case's temporary folder. Each run checks the
-exit code, the one ``path:line: message`` line (or the skipped files reported), that no traceback
-is printed, that nothing was written outside the store, and that an error leaves the previous
-store as it was while a skip is counted in the rebuilt store's metadata.
+Every case of ``tests/corpus/cases.toml`` is built with ``attack-kg build`` over a copy of a store
+built from the fixtures, with HOME, TMPDIR and the working folder inside the case's temporary
+folder, under a timeout. Most cases run in this process, through ``main(argv)`` with stdout and
+stderr captured; the cases marked ``subprocess`` (where the 2 GB address-space limit, or a stack
+that a regression could overflow, is what is tested) run in a child process under that limit.
+Each run checks the exit code, the one ``path:line: message`` line (or the skipped files
+reported), that no traceback is printed, that nothing was written outside the store, and that an
+error leaves the previous store as it was while a skip is counted in the rebuilt store's metadata.
 
 ``python tests/test_corpus.py`` runs every case and prints the table of cases and outcomes
 (Markdown); ``pytest -s tests/test_corpus.py`` prints it at the end too.
@@ -14,15 +16,20 @@ store as it was while a skip is counted in the rebuilt store's metadata.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
+import warnings
 import zipfile
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,6 +187,68 @@ def limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
+def run_in_child(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """``attack-kg ARGS`` in a child process limited to MEMORY_LIMIT of address space."""
+    command = [sys.executable, "-c", CLI, *args]
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=limit_memory
+    )
+    return result.returncode, result.stderr
+
+
+class CaseTimeout(BaseException):
+    """Raised by SIGALRM in an in-process run (a BaseException, so no ``except Exception`` keeps it)."""
+
+
+def _time_out(signum, frame) -> None:
+    raise CaseTimeout
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning on stderr, as Python prints it (pytest would record it instead)."""
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def run_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """``attack-kg ARGS`` through ``main(argv)`` in this process, as the child would run it: in
+    ``cwd``, with exactly ``env`` (TMPDIR read again), Python's default warning filters, stdout and
+    stderr captured, an uncaught exception printed as its traceback, TIMEOUT seconds at most."""
+    from attackkg.queries.cli import main
+
+    saved_env, saved_cwd, saved_tempdir = dict(os.environ), os.getcwd(), tempfile.tempdir
+    err = io.StringIO()
+    previous_handler = signal.signal(signal.SIGALRM, _time_out)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        tempfile.tempdir = None
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()), redirect_stderr(err):
+            warnings.resetwarnings()
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.showwarning = _show_warning
+            signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
+            try:
+                code = main(args)
+            except SystemExit as exit:
+                code = exit.code if isinstance(exit.code, int) else 1
+            except Exception:
+                traceback.print_exc()
+                code = 1
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except CaseTimeout:
+        raise AssertionError(f"attack-kg {' '.join(args)}: no answer after {TIMEOUT} s") from None
+    finally:
+        signal.signal(signal.SIGALRM, previous_handler)
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        tempfile.tempdir = saved_tempdir
+    return code, err.getvalue()
+
+
 def snapshot(root: Path, leave_out: Path | None = None) -> dict[str, tuple]:
     """Every entry under ``root`` (symlinks not followed): kind, size, mtime or link target."""
     out: dict[str, tuple] = {}
@@ -243,15 +312,12 @@ def run_case(case: dict, mode: str, root: Path, baseline: Path) -> Outcome:
     env.update(HOME=str(home), TMPDIR=str(scratch), XDG_CACHE_HOME=str(home / ".cache"))
     env.update(XDG_DATA_HOME=str(home / ".local/share"), ATTACK_KG_CACHE=str(home / "cache"))
     env.update(PYTHONDONTWRITEBYTECODE="1")
-    command = [sys.executable, "-c", CLI, "build", case["flag"], str(given), "--store", str(store)]
+    args = ["build", case["flag"], str(given), "--store", str(store)]
     if mode == "strict":
-        command.append("--strict")
+        args.append("--strict")
     started = time.perf_counter()
-    result = subprocess.run(
-        command, cwd=work, env=env, capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=limit_memory
-    )
+    returncode, err = (run_in_child if case.get("subprocess") else run_in_process)(args, work, env)
     seconds = time.perf_counter() - started
-    err = result.stderr
     lines = [line for line in err.splitlines() if line.strip()]
     expected = case[mode]
     prefix = f"{given}{case['where']}: "
@@ -262,14 +328,14 @@ def run_case(case: dict, mode: str, root: Path, baseline: Path) -> Outcome:
     assert all(p.name in ("current", ".lock", ".previous") or p.name.startswith("gen-") for p in store.iterdir())
 
     if expected == "error":
-        assert result.returncode == 1, err
+        assert returncode == 1, err
         assert len(lines) == 1, err
         shown = lines[0]
         assert shown.startswith(f"attack-kg: {prefix}"), (shown, prefix)
         assert snapshot(store) == store_before and current_generation(store) == generation
         assert quads(store) == quads_before
     else:
-        assert result.returncode == 0, err
+        assert returncode == 0, err
         assert current_generation(store) != generation  # the new build was swapped in
         skips = [line for line in lines if line.startswith("  skipped: ")]
         warnings = [line for line in lines if line.startswith("  warning: ")]
@@ -290,7 +356,7 @@ def run_case(case: dict, mode: str, root: Path, baseline: Path) -> Outcome:
             shown = ""
     if expected != "ok":
         assert case["message"] in shown, (case["message"], shown)
-    return Outcome(case, mode, result.returncode, err, shown.replace(str(inputs) + "/", ""), seconds)
+    return Outcome(case, mode, returncode, err, shown.replace(str(inputs) + "/", ""), seconds)
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -339,7 +405,17 @@ def baseline(tmp_path_factory):
         print(table(sorted(OUTCOMES, key=lambda o: runs().index((o.case, o.mode)))))
 
 
-@pytest.mark.parametrize(("case", "mode"), runs(), ids=[f"{c['name']} [{m}]" for c, m in runs()])
+def run_params() -> list:
+    """``runs()`` as test parameters; those in a child process (``subprocess``) are ``slow``."""
+    return [
+        pytest.param(
+            case, mode, id=f"{case['name']} [{mode}]", marks=[pytest.mark.slow] if "subprocess" in case else []
+        )
+        for case, mode in runs()
+    ]
+
+
+@pytest.mark.parametrize(("case", "mode"), run_params())
 def test_case(case, mode, baseline, tmp_path):
     OUTCOMES.append(run_case(case, mode, tmp_path, baseline))
 
@@ -351,6 +427,7 @@ def test_cases_are_well_formed():
         assert case["flag"] in ("--attack", "--d3fend", "--sigma", "--atomic")
         assert case["lenient"] in ("error", "skip", "warning", "ok")
         assert case.get("strict", "error") in ("error", "ok")
+        assert isinstance(case.get("subprocess", ""), str)
         source = case["input"]
         if source.startswith("generated:"):
             assert callable(globals().get(f"make_{source.removeprefix('generated:')}")), source

@@ -316,13 +316,13 @@ def test_markdown_and_errors_on_the_command_line(attack_pair, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def release_pair(shared_data, tmp_path_factory) -> tuple[Path, Path]:
-    """ATT&CK 18.0 + D3FEND 0.17.0, and ATT&CK 18.1 + D3FEND 1.2.0 (Enterprise)."""
+def release_pair(shared_data, full_store_dir, tmp_path_factory) -> tuple[Path, Path]:
+    """ATT&CK 18.0 + D3FEND 0.17.0, and the session's full build: ATT&CK 18.1 + D3FEND 1.2.0
+    (Enterprise), with Sigma and Atomic (tests/conftest.py)."""
     tmp = tmp_path_factory.mktemp("releases")
     attack, d3fend = shared_data / "attack", shared_data / "d3fend"
     build_store(tmp / "old", attack_paths=[attack / "enterprise-attack-18.0.json.gz"], d3fend_path=d3fend / "0.17.0")
-    build_store(tmp / "new", attack_paths=[attack / "enterprise-attack-18.1.json.gz"], d3fend_path=d3fend / "1.2.0")
-    return tmp / "old", tmp / "new"
+    return tmp / "old", full_store_dir
 
 
 def test_full_releases_agree_with_sparql_over_the_exports(release_pair, tmp_path):

@@ -264,8 +264,7 @@ def test_d3fend_paths_draw_the_stored_mapping_nodes(small, small_store):
 def test_d3fend_fixture_paths_are_the_inferred_mappings(form, fixtures, tmp_path):
     """On the real D3FEND cuts: 1.2.0 (restrictions only) and 0.17.0 (direct triples too)."""
     found = sorted((fixtures / "d3fend").glob(f"{form}*/d3fend.ttl"))
-    if not found:
-        pytest.skip(f"no D3FEND {form} fixture")
+    assert found, f"no D3FEND {form} fixture under {fixtures / 'd3fend'}"
     build_store(tmp_path, attack_paths=[fixtures / "attack/small-enterprise-2.1.json"], d3fend_path=found[0])
     store = open_store(tmp_path)
     graph = to_networkx(store)
@@ -277,8 +276,7 @@ def test_d3fend_fixture_paths_are_the_inferred_mappings(form, fixtures, tmp_path
 def test_sigma_paths_are_the_detections_query(small_store, small):
     from attackkg.queries import library, rows
 
-    if "detections" not in library():
-        pytest.skip("no detections query in this checkout")
+    assert "detections" in library(), "queries/detections.rq is missing"
     for technique in ("T1204", "T1204.001", "T1204.002"):
         expected = {
             (r["rule_id"], r["tagged"]) for r in rows(open_store(small_store), "detections", technique=technique)
@@ -488,18 +486,13 @@ def test_cli_cover(small_store, capsys):
     assert main(["cover", "G0016", "--top", "0", "--store", str(small_store)]) == 1
 
 
-# --- end to end on the shared data (ATT&CK 18.1, D3FEND 1.2.0) --------------------------------------
+# --- end to end on the shared data (ATT&CK 18.1, D3FEND 1.2.0, Sigma, Atomic) --------------------------------------
 
 
 @pytest.fixture(scope="module")
-def full_store(tmp_path_factory, shared_data) -> Path:
-    store = tmp_path_factory.mktemp("graph-full") / "store"
-    build_store(
-        store,
-        attack_paths=[shared_data / "attack/enterprise-attack-18.1.json.gz"],
-        d3fend_path=shared_data / "d3fend/1.2.0/d3fend.ttl",
-    )
-    return store
+def full_store(full_store_dir) -> Path:
+    """The session's full build (tests/conftest.py), Sigma and Atomic included."""
+    return full_store_dir
 
 
 def test_full_paths_reach_what_query_countermeasures_gives(full_store, tmp_path):
@@ -519,7 +512,7 @@ def test_full_paths_reach_what_query_countermeasures_gives(full_store, tmp_path)
     # every hop of every path, of every kind, is an edge of the exported graph (node-link JSON, read back)
     code, out = _run("paths", "T1204.001", "--format", "json", "--store", str(full_store))
     every = json.loads(out)["paths"]
-    assert {p["kind"] for p in every} == {"d3fend", "mitigation", "mitigation-d3fend"}
+    assert {p["kind"] for p in every} == {"d3fend", "mitigation", "mitigation-d3fend", "sigma"}
     assert _run("export", str(tmp_path / "full.json"), "--store", str(full_store))[0] == 0
     exported = nx.node_link_graph(json.loads((tmp_path / "full.json").read_text()), edges="edges")
     for path in every:

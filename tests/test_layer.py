@@ -15,7 +15,7 @@ import json
 import re
 
 import pytest
-from test_report import build_fixture_store, build_full_store
+from test_report import build_fixture_store
 
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_store
@@ -364,8 +364,9 @@ def test_cli_layer_writes_the_file_atomically(store_dir, store, tmp_path, capsys
 
 
 @pytest.fixture(scope="module")
-def full_store(shared_data, tmp_path_factory):
-    return open_store(build_full_store(shared_data, tmp_path_factory))
+def full_store(full_store_dir):
+    """The session's full build (tests/conftest.py), opened."""
+    return open_store(full_store_dir)
 
 
 def test_full_data_layers(full_store):

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbclient
 import nbformat
 import pytest
 
 from attackkg.builders.store import current_generation
-
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("matplotlib")
-pytest.importorskip("ipykernel")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["01-explore", "02-countermeasure-paths", "03-adversary-coverage"]
@@ -54,6 +51,7 @@ def test_notebooks_are_committed_without_outputs():
         assert all(module.split(".")[0] in allowed for module in imports), imports
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, environment):
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)

@@ -7,9 +7,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_wheel_holds_the_package_data(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path), str(ROOT)],

@@ -357,16 +357,9 @@ def test_not_a_query_is_an_input_error(store):
 
 
 @pytest.fixture(scope="module")
-def full_store(tmp_path_factory, shared_data) -> Path:
-    store_dir = tmp_path_factory.mktemp("full") / "store"
-    build_store(
-        store_dir,
-        attack_paths=[shared_data / "attack" / "enterprise-attack-18.1.json.gz"],
-        d3fend_path=shared_data / "d3fend" / "1.2.0" / "d3fend.ttl",
-        sigma_paths=[shared_data / "sigma"],
-        atomic_path=shared_data / "atomic-red-team",
-    )
-    return store_dir
+def full_store(full_store_dir) -> Path:
+    """The session's full build (tests/conftest.py)."""
+    return full_store_dir
 
 
 def test_full_every_query_runs_with_and_without_its_parameters(full_store):

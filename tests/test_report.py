@@ -237,8 +237,7 @@ def test_one_technique_reads_the_same_as_all(store):
 
 def check_against_coverage_query(store, coverage: report.Coverage) -> int:
     """Every count of the page against ``query coverage``; returns how many techniques compared."""
-    if "coverage" not in library():
-        pytest.skip("queries/coverage.rq is not in the library yet")
+    assert "coverage" in library(), "queries/coverage.rq is missing"
     compared = 0
     for row in rows(store, "coverage"):
         page = coverage.techniques[row["technique"]]
@@ -430,23 +429,10 @@ def test_cli_report(store_dir, store, tmp_path, capsys):
 # --- end to end on the full shared data --------------------------------------------------------
 
 
-def build_full_store(shared_data: Path, tmp_path_factory) -> Path:
-    """The full shared data built once per test session (test_layer.py uses it too), ~15 s."""
-    store_dir = tmp_path_factory.getbasetemp() / "full-store"
-    if not (store_dir / "current").exists():
-        build_store(
-            store_dir,
-            attack_paths=[shared_data / "attack" / "enterprise-attack-18.1.json.gz"],
-            d3fend_path=shared_data / "d3fend" / "1.2.0" / "d3fend.ttl",
-            sigma_paths=[shared_data / "sigma"],
-            atomic_path=shared_data / "atomic-red-team",
-        )
-    return store_dir
-
-
 @pytest.fixture(scope="module")
-def full_store(shared_data, tmp_path_factory):
-    return open_store(build_full_store(shared_data, tmp_path_factory))
+def full_store(full_store_dir):
+    """The session's full build (tests/conftest.py), opened."""
+    return open_store(full_store_dir)
 
 
 def test_full_data_t1204_001(full_store):

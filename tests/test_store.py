@@ -33,6 +33,7 @@ def state(store_dir) -> frozenset:
     return frozenset((row["g"].value, int(row["n"].value)) for row in open_store(store_dir).query(STATE))
 
 
+@pytest.mark.slow
 def test_sigkill_mid_build_leaves_the_previous_store(tmp_path, fixtures):
     store_dir = tmp_path / "store"
     source = str(fixtures / "attack" / "small-enterprise-2.1.json")
@@ -73,6 +74,7 @@ for item in seen:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("readers", [3])
 def test_readers_see_old_or_new_never_a_mix(tmp_path, fixtures, readers):
     store_dir = tmp_path / "store"
