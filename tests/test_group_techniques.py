@@ -110,28 +110,21 @@ def test_networkx_layer_and_cover_take_the_campaigns_too(campaign_store, tmp_pat
 # --- every Enterprise 18.1 group against mitreattack-python -------------------------------------
 
 
-@pytest.fixture(scope="module")
-def attack_store(shared_data, tmp_path_factory) -> Path:
-    store = tmp_path_factory.mktemp("attack-18.1") / "store"
-    build_store(store, attack_paths=[shared_data / "attack" / "enterprise-attack-18.1.json.gz"])
-    return store
-
-
-def test_every_group_has_the_techniques_mitreattack_python_gives(attack_store, capsys):
+def test_every_group_has_the_techniques_mitreattack_python_gives(full_store_dir, capsys):
     expected = json.loads((FIXTURE / "group-techniques-18.1.json").read_text())["groups"]
     assert len(expected) == 172
     found: dict[str, set[str]] = {}
-    for row in _sparql_json(capsys, "query", "group-techniques", "--store", str(attack_store)):
+    for row in _sparql_json(capsys, "query", "group-techniques", "--store", str(full_store_dir)):
         found.setdefault(row["group_id"], set()).add(row["technique"])
     assert {g: found.get(g, set()) for g in expected} == {g: set(ids) for g, ids in expected.items()}
     assert set(found) <= set(expected)
 
-    graph = to_networkx(open_store(attack_store), predicates=PATH_PREDICATES)
+    graph = to_networkx(open_store(full_store_dir), predicates=PATH_PREDICATES)
     for group_id, ids in expected.items():
         assert {graph.nodes[t]["id"] for t in techniques_of(graph, [group_id])} == set(ids), group_id
 
 
-def test_cover_g0016_says_how_many_came_through_campaigns(shared_data, attack_store, capsys):
+def test_cover_g0016_says_how_many_came_through_campaigns(shared_data, full_store_dir, capsys):
     """119 techniques (mitreattack-python); those only through campaigns are the ones APT29's own
     'uses' relationships in the bundle do not name, read here straight from the STIX."""
     with gzip.open(shared_data / "attack" / "enterprise-attack-18.1.json.gz", "rt") as stream:
@@ -147,7 +140,7 @@ def test_cover_g0016_says_how_many_came_through_campaigns(shared_data, attack_st
         and o["target_ref"].startswith("attack-pattern--") and not o.get("revoked") and not o.get("x_mitre_deprecated")
     }
     expected = set(json.loads((FIXTURE / "group-techniques-18.1.json").read_text())["groups"]["G0016"])
-    assert main(["cover", "G0016", "--kind", "mitigation", "--format", "json", "--store", str(attack_store)]) == 0
+    assert main(["cover", "G0016", "--kind", "mitigation", "--format", "json", "--store", str(full_store_dir)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["techniques"]) == len(expected) == 119
     assert set(data["through_campaigns"]) == expected - own
