@@ -101,6 +101,11 @@ def register(commands) -> None:
     info.add_argument(
         "--warnings", action="store_true", help="list what the builders skipped or doubted (bad rules, unknown tags)"
     )
+    info.add_argument(
+        "--releases",
+        action="store_true",
+        help="list the ATT&CK releases --attack-version can fetch and verify (MITRE's SHA-256 table); needs no store",
+    )
     store_option(info)
     build.set_defaults(run=_cmd_build)
     lock.set_defaults(run=_cmd_lock)
@@ -267,6 +272,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from attackkg.builders.store import open_store
     from attackkg.queries import rows
 
+    if args.releases:
+        return _print_releases(args)
     store = open_store(args.store)
     if args.warnings:
         for row in rows(store, "warnings"):
@@ -287,6 +294,26 @@ def _cmd_info(args: argparse.Namespace) -> int:
     notes = len(rows(store, "warnings"))
     print(f"(graph names under {GRAPH}; --json gives every field in full", file=sys.stderr, end="")
     print(f"; {notes} warning(s): --warnings lists them)" if notes else ")", file=sys.stderr)
+    return 0
+
+
+def _print_releases(args: argparse.Namespace) -> int:
+    """``info --releases``: per domain and format, the versions of the release table."""
+    import json
+
+    from attackkg.builders import releases
+
+    listing = releases.listing()
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for row in listing:
+        print(f"{row['domain']} {row['format']} (newest {row['newest']}): {row['versions']}")
+    print(
+        "(SHA-256 of each file from mitreattack-python 6.3.1's release_info.py; the pins fetch STIX21 from "
+        "attack-stix-data: attack-kg build --attack-version V [--domain ...])",
+        file=sys.stderr,
+    )
     return 0
 
 
