@@ -122,6 +122,11 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
 
         say("inferring D3FEND countermeasures")
         reports.append(countermeasures.build(store))
+    if any(report.source == "attack" for report in reports):
+        from attackkg.builders import revocations
+
+        say("following references to revoked ATT&CK objects")
+        reports.append(revocations.build(store))
     say("writing the metadata graph")
     sizes = {
         row["g"].value: int(row["n"].value)

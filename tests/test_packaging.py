@@ -20,7 +20,7 @@ def test_wheel_holds_the_package_data(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"attackkg"}  # no generic top-level names (builders, queries) in site-packages
-    for folder, pattern in (("ontology", "*.ttl"), ("queries", "*.rq"), ("builders", "*.json")):
+    for folder, pattern in (("ontology", "*.ttl"), ("queries", "*.rq"), ("builders", "*.json"), ("builders", "*.tsv")):
         shipped = {Path(name).name for name in names if name.startswith(f"attackkg/{folder}/")}
         expected = {path.name for path in (ROOT / folder).glob(pattern)}
         assert expected and expected <= shipped, (folder, expected - shipped)
