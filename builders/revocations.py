@@ -104,33 +104,53 @@ def current_releases(store: ox.Store, version: str | None = None) -> list[Attack
     return chosen
 
 
-@dataclass
 class Facts:
-    """What the loaded release says about its objects (IRIs)."""
+    """What the loaded release says about the objects references name (IRIs). The revocations,
+    retirements and tactics are read at once (a few hundred quads); an object's ATT&CK ID and
+    graph are looked up when a reference needs them (reading all 20,000 would cost more)."""
 
-    ids: dict[str, str] = field(default_factory=dict)  # IRI -> ATT&CK ID
-    graph_of: dict[str, AttackRelease] = field(default_factory=dict)
-    revoked_by: dict[str, str] = field(default_factory=dict)
-    retired: set[str] = field(default_factory=set)  # revoked or deprecated
-    tactics: dict[str, str] = field(default_factory=dict)  # shortname -> tactic IRI
+    def __init__(self, store: ox.Store, chosen: list[AttackRelease]) -> None:
+        self.store, self.chosen = store, chosen
+        self.revoked_by: dict[str, str] = {}
+        self.retired: set[str] = set()  # revoked or deprecated
+        self.tactics: dict[str, str] = {}  # shortname -> tactic IRI
+        self._found: dict[str, tuple[str, AttackRelease] | None] = {}
+        true = boolean(True)
+        for release in chosen:
+            graph = ox.NamedNode(release.graph)
+            for quad in store.quads_for_pattern(None, akg("revokedBy"), None, graph):
+                self.revoked_by[quad.subject.value] = quad.object.value
+            for flag in (akg("revoked"), ox.NamedNode(OWL + "deprecated")):
+                for quad in store.quads_for_pattern(None, flag, true, graph):
+                    if not quad.subject.value.startswith(BASE):  # relationship nodes
+                        self.retired.add(quad.subject.value)
+            for quad in store.quads_for_pattern(None, akg("shortname"), None, graph):
+                self.tactics[quad.object.value] = quad.subject.value
 
+    def _find(self, iri: str) -> tuple[str, AttackRelease] | None:
+        if iri not in self._found:
+            node, found = ox.NamedNode(iri), None
+            for release in self.chosen:
+                for quad in self.store.quads_for_pattern(node, akg("attackId"), None, ox.NamedNode(release.graph)):
+                    found = (quad.object.value, release)
+                    break
+                if found:
+                    break
+            self._found[iri] = found
+        return self._found[iri]
 
-def read_facts(store: ox.Store, chosen: list[AttackRelease]) -> Facts:
-    facts = Facts()
-    for release in chosen:
-        graph = ox.NamedNode(release.graph)
-        for quad in store.quads_for_pattern(None, akg("attackId"), None, graph):
-            facts.ids[quad.subject.value] = quad.object.value
-            facts.graph_of[quad.subject.value] = release
-        for quad in store.quads_for_pattern(None, akg("revokedBy"), None, graph):
-            facts.revoked_by[quad.subject.value] = quad.object.value
-        for flag in (akg("revoked"), ox.NamedNode(OWL + "deprecated")):
-            for quad in store.quads_for_pattern(None, flag, None, graph):
-                if quad.object.value in _TRUE and not quad.subject.value.startswith(BASE):
-                    facts.retired.add(quad.subject.value)
-        for quad in store.quads_for_pattern(None, akg("shortname"), None, graph):
-            facts.tactics[quad.object.value] = quad.subject.value
-    return facts
+    def has(self, iri: str) -> bool:
+        """The loaded release has this object."""
+        return self._find(iri) is not None
+
+    def id(self, iri: str) -> str:
+        """Its ATT&CK ID (from the IRI when the release does not have it)."""
+        found = self._find(iri)
+        return found[0] if found else _id_of(iri)
+
+    def release(self, iri: str) -> AttackRelease | None:
+        found = self._find(iri)
+        return found[1] if found else None
 
 
 class Cycle(Exception):
@@ -173,7 +193,7 @@ class Outcome:
 
 def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcome]:
     """Every reference to a revoked, deprecated or absent ATT&CK object, followed or recorded."""
-    facts = read_facts(store, chosen)
+    facts = Facts(store, chosen)
     out = Outcome()
     if not chosen:
         return facts, out
@@ -190,25 +210,28 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
         predicate = akg(name)
         for graph in (g for g in graphs if g.startswith(GRAPH + prefix)):
             named = ox.NamedNode(graph)
-            existing: set[tuple[str, str]] = set()
-            quads = list(store.quads_for_pattern(None, predicate, None, named))
-            for quad in quads:
-                existing.add((quad.subject.value, quad.object.value))
-            for quad in quads:
-                referrer, original = quad.subject.value, quad.object.value
-                if original not in facts.ids:
+            query = f"SELECT DISTINCT ?o WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} }}"
+            for (obj,) in store.query(query):
+                original = obj.value
+                if not isinstance(obj, ox.NamedNode):
+                    continue
+                revoked = original in facts.revoked_by
+                if not revoked and original not in facts.retired and facts.has(original):
+                    continue
+                referrers = [q.subject.value for q in store.quads_for_pattern(None, predicate, obj, named)]
+                if not revoked and original not in facts.retired:
                     if original.startswith("https://attack.mitre.org/"):
-                        out.absent[original][kind].add(referrer)
+                        out.absent[original][kind].update(referrers)
                     continue
-                if original not in facts.retired and original not in facts.revoked_by:
-                    continue
-                found = follow(original) if original in facts.revoked_by else None
+                found = follow(original) if revoked else None
                 if found is None:
-                    if original not in facts.revoked_by:
-                        out.no_successor[original].add(referrer)
+                    if not revoked:
+                        out.no_successor[original].update(referrers)
                     continue
                 target, chain = found
-                if (referrer, target) not in existing:
+                for referrer in referrers:
+                    if next(store.quads_for_pattern(ox.NamedNode(referrer), predicate, ox.NamedNode(target)), None):
+                        continue  # the source names the successor too
                     out.resolved.append(Resolved(referrer, name, original, target, tuple(chain)))
     _tactics(store, graphs, facts, out)
     _countermeasures(store, graphs, facts, out, follow)
@@ -218,19 +241,22 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
 
 def _tactics(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome) -> None:
     """Sigma tactic tags by short name: joined to the release's tactic, or recorded as absent."""
-    known_iris = set(facts.ids)
     for graph in (g for g in graphs if g.startswith(GRAPH + "sigma/")):
         named = ox.NamedNode(graph)
-        tagged = {(q.subject.value, q.object.value) for q in store.quads_for_pattern(None, akg("tagsTactic"), None, named)}
-        for quad in store.quads_for_pattern(None, akg("tagsTacticShortname"), None, named):
-            rule, shortname = quad.subject.value, quad.object.value
+        query = f"SELECT DISTINCT ?o WHERE {{ GRAPH <{graph}> {{ ?s <{akg('tagsTacticShortname').value}> ?o }} }}"
+        for (literal,) in store.query(query):
+            shortname = literal.value
             tactic = facts.tactics.get(shortname)
+            static = attack_iri(ENTERPRISE_TACTICS[shortname]) if shortname in ENTERPRISE_TACTICS else None
+            if static is not None and (tactic == static or (tactic is None and facts.has(static))):
+                continue  # Sigma's own table already names a tactic the release has
+            rules = [q.subject for q in store.quads_for_pattern(None, akg("tagsTacticShortname"), literal, named)]
             if tactic is None:
-                static = attack_iri(ENTERPRISE_TACTICS.get(shortname, "")) if shortname in ENTERPRISE_TACTICS else None
-                if static not in known_iris:
-                    out.absent_tactics[shortname].add(rule)
-            elif (rule, tactic) not in tagged:
-                out.tactic_edges.append((rule, tactic))
+                out.absent_tactics[shortname].update(rule.value for rule in rules)
+                continue
+            for rule in rules:
+                if not next(store.quads_for_pattern(rule, akg("tagsTactic"), ox.NamedNode(tactic)), None):
+                    out.tactic_edges.append((rule.value, tactic))
 
 
 def _countermeasures(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome, follow) -> None:
@@ -239,9 +265,6 @@ def _countermeasures(store: ox.Store, graphs: list[str], facts: Facts, out: Outc
     if COUNTERMEASURES_GRAPH not in graphs:
         return
     named = ox.NamedNode(COUNTERMEASURES_GRAPH)
-    classes = {}
-    for quad in store.quads_for_pattern(None, akg("d3fendClass"), None):
-        classes.setdefault(quad.subject.value, quad.object.value)
     for original in sorted(facts.revoked_by):
         edges = [
             (name, quad.object.value)
@@ -254,7 +277,8 @@ def _countermeasures(store: ox.Store, graphs: list[str], facts: Facts, out: Outc
         if found is None:
             continue
         target, chain = found
-        out.d3fend_classes[original] = classes.get(original, "")
+        d3fend_class = next(store.quads_for_pattern(ox.NamedNode(original), akg("d3fendClass"), None), None)
+        out.d3fend_classes[original] = d3fend_class.object.value if d3fend_class else ""
         for name, defense in edges:
             out.resolved.append(Resolved(defense, name, original, target, tuple(chain), subject_side=True))
 
@@ -292,8 +316,8 @@ def resolution_iri(item: Resolved) -> str:
 
 def explanation(item: Resolved, facts: Facts) -> str:
     """``T1562.001 was revoked by T1685 in ATT&CK enterprise-attack 19.0``."""
-    names = [facts.ids.get(iri, iri) for iri in item.chain]
-    release = facts.graph_of.get(item.original)
+    names = [facts.id(iri) for iri in item.chain]
+    release = facts.release(item.original)
     where = f" in {release.title}" if release else ""
     steps = " -> ".join(names)
     return f"{names[0]} was revoked by {names[-1]}{where} (revoked-by chain {steps})"
@@ -308,14 +332,14 @@ def triples(facts: Facts, out: Outcome) -> Iterator[ox.Triple]:
             seen.add((subject, item.prop, obj))
             yield ox.Triple(ox.NamedNode(subject), akg(item.prop), ox.NamedNode(obj))
         node = ox.NamedNode(resolution_iri(item))
-        release = facts.graph_of.get(item.original)
+        release = facts.release(item.original)
         yield ox.Triple(node, TYPE, akg("Resolution"))
         yield ox.Triple(node, akg("referrer"), ox.NamedNode(item.referrer))
         yield ox.Triple(node, akg("referenceProperty"), akg(item.prop))
         yield ox.Triple(node, akg("original"), ox.NamedNode(item.original))
-        yield ox.Triple(node, akg("originalId"), text(facts.ids.get(item.original, item.original)))
+        yield ox.Triple(node, akg("originalId"), text(facts.id(item.original)))
         yield ox.Triple(node, akg("successor"), ox.NamedNode(item.successor))
-        yield ox.Triple(node, akg("successorId"), text(facts.ids.get(item.successor, item.successor)))
+        yield ox.Triple(node, akg("successorId"), text(facts.id(item.successor)))
         if release:
             yield ox.Triple(node, akg("resolvedIn"), ox.NamedNode(release.graph))
         yield ox.Triple(node, ox.NamedNode(RDFS + "comment"), text(explanation(item, facts)))
@@ -326,7 +350,7 @@ def triples(facts: Facts, out: Outcome) -> Iterator[ox.Triple]:
         yield ox.Triple(ox.NamedNode(rule), akg("tagsTactic"), ox.NamedNode(tactic))
     for iri in sorted(out.no_successor):
         yield ox.Triple(ox.NamedNode(iri), akg("noSuccessor"), boolean(True))
-    graphs = {r.domain: r for r in facts.graph_of.values()}
+    graphs = {r.domain: r for r in facts.chosen}
     enterprise = graphs.get("enterprise-attack") or next(iter(graphs.values()), None)
     for iri in sorted(out.absent):
         if enterprise:
@@ -383,14 +407,14 @@ def warnings(facts: Facts, out: Outcome, chosen: list[AttackRelease]) -> list[st
     for iri in sorted(out.no_successor, key=_id_of):
         referrers = out.no_successor[iri]
         notes.append(
-            f"{facts.ids.get(iri, _id_of(iri))} is deprecated in {facts.graph_of[iri].title if iri in facts.graph_of else loaded} "
+            f"{facts.id(iri)} is deprecated in {(facts.release(iri) or chosen[0]).title} "
             f"with no successor: {len(referrers)} reference(s) kept on it, e.g. {sorted(referrers)[0]}"
         )
     for cycle in sorted(out.cycles):
         notes.append(f"revocation cycle refused, references kept unresolved: {cycle}")
     by_pair: dict[tuple[str, str], int] = defaultdict(int)
     for item in out.resolved:
-        by_pair[(facts.ids.get(item.original, item.original), facts.ids.get(item.successor, item.successor))] += 1
+        by_pair[(facts.id(item.original), facts.id(item.successor))] += 1
     if by_pair:
         shown = ", ".join(f"{a} -> {b} ({n})" for (a, b), n in sorted(by_pair.items(), key=lambda kv: -kv[1])[:10])
         more = f" and {len(by_pair) - 10} more" if len(by_pair) > 10 else ""

@@ -162,7 +162,19 @@ SIGMA_EDGES = (
     "similarTo",
 )
 ATOMIC_EDGES = ("emulates",)
-DERIVED_EDGES = ("counteredBy", "counteredByViaMitigation", "relatedDefensiveTechnique")
+# The derived graphs: countermeasures, and the references followed from revoked ATT&CK objects
+# (builders/revocations.py), which reuse the sources' own properties.
+DERIVED_EDGES = (
+    "counteredBy",
+    "counteredByViaMitigation",
+    "relatedDefensiveTechnique",
+    "detectsTechnique",
+    "emulates",
+    "tagsTactic",
+    "uses",
+    "mitigates",
+    "detects",
+)
 
 _RELATED_RULE = {"relatedRule", "derivedFrom", "obsoletes", "mergedFrom", "renamedFrom", "similarTo"}
 
