@@ -324,13 +324,16 @@ def explanation(item: Resolved, facts: Facts) -> str:
 
 
 def triples(facts: Facts, out: Outcome) -> Iterator[ox.Triple]:
-    """The revocations graph (see the module doc)."""
+    """The revocations graph (see the module doc). A resolved edge a source graph states already
+    (the successor has the same countermeasure through its own D3FEND class) is not repeated."""
     seen: set[tuple[str, str, str]] = set()
     for item in out.resolved:
         subject, obj = (item.successor, item.referrer) if item.subject_side else (item.referrer, item.successor)
         if (subject, item.prop, obj) not in seen:
             seen.add((subject, item.prop, obj))
-            yield ox.Triple(ox.NamedNode(subject), akg(item.prop), ox.NamedNode(obj))
+            edge = ox.Triple(ox.NamedNode(subject), akg(item.prop), ox.NamedNode(obj))
+            if next(facts.store.quads_for_pattern(edge.subject, edge.predicate, edge.object), None) is None:
+                yield edge
         node = ox.NamedNode(resolution_iri(item))
         release = facts.release(item.original)
         yield ox.Triple(node, TYPE, akg("Resolution"))
