@@ -77,6 +77,12 @@ SECTIONS = {
         "Countermeasure mappings via ATT&CK mitigations lost",
         ["technique", "countermeasure", "label"],
     ),
+    "d3fend_techniques_gained": ("D3FEND techniques gained", ["id", "label", "term"]),
+    "d3fend_techniques_lost": ("D3FEND techniques lost", ["id", "label", "term"]),
+    "d3fend_techniques_reidentified": (
+        "D3FEND techniques re-identified (same term, new D3FEND ID)",
+        ["term", "label", "old_id", "new_id"],
+    ),
     "rules_added": ("Sigma rules added", ["id", "title", "status"]),
     "rules_removed": ("Sigma rules removed", ["id", "title", "status"]),
     "rules_status_changed": ("Sigma rules that changed status", ["id", "title", "old_status", "new_status"]),
@@ -209,7 +215,8 @@ class StoreDiff:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+    first = text.split(" ", 1)[0]
+    return text if first.isupper() else text[:1].lower() + text[1:]  # "D3FEND ..." and "ATT&CK ..." keep theirs
 
 
 def _cell(value: object) -> str:
@@ -295,6 +302,8 @@ def diff_graphs(old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store,
         result.changes = attack_changes(old_view, new_view, added, removed)
     elif some.kind == "derived" and some.iri == COUNTERMEASURES_GRAPH:
         result.changes = countermeasure_changes(old_view, new_view)
+    elif some.kind == "d3fend":
+        result.changes = d3fend_changes(old_view, new_view)
     elif some.kind == "sigma":
         result.changes = sigma_changes(old_view, new_view)
     elif some.kind == "atomic":
@@ -536,6 +545,29 @@ def countermeasure_changes(old: _View, new: _View) -> dict[str, list[dict]]:
                 for t, d in sorted(found, key=lambda p: (_id_order(attack_id_of(p[0])), p[1]))
             ]
     return changes
+
+
+def d3fend_changes(old: _View, new: _View) -> dict[str, list[dict]]:
+    """D3FEND techniques (terms with a ``d3f:d3fend-id``) gained, lost, and re-identified: the same
+    term with a new ID (since 1.3.0 D3FEND derives IDs from labels, so a rename changes the ID:
+    ``d3f:ChangeDefaultPassword`` D3-CFP in 1.2.0, D3-CDP in 1.3.0)."""
+    d3fend_id = "http://d3fend.mitre.org/ontologies/d3fend.owl#d3fend-id"
+    before, after = old.values(d3fend_id), new.values(d3fend_id)
+    o_label, n_label = old.values(RDFS + "label"), new.values(RDFS + "label")
+
+    def row(term: str, ids: dict[str, set[str]], labels: dict[str, set[str]]) -> dict:
+        return {"id": _one(ids.get(term)), "label": _one(labels.get(term)), "term": _d3f_local(term)}
+
+    by_id = lambda rows: sorted(rows, key=lambda r: (r["id"] or "", r["term"]))  # noqa: E731
+    return {
+        "d3fend_techniques_gained": by_id(row(t, after, n_label) for t in after.keys() - before.keys()),
+        "d3fend_techniques_lost": by_id(row(t, before, o_label) for t in before.keys() - after.keys()),
+        "d3fend_techniques_reidentified": [
+            {"term": _d3f_local(t), "label": _one(n_label.get(t)), "old_id": _one(before[t]), "new_id": _one(after[t])}
+            for t in sorted(before.keys() & after.keys(), key=_d3f_local)
+            if before[t] != after[t]
+        ],
+    }
 
 
 def sigma_changes(old: _View, new: _View) -> dict[str, list[dict]]:
