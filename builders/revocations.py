@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from attackkg.builders import releases
-from attackkg.builders.base import TYPE, Report, akg, boolean, text
+from attackkg.builders.base import TYPE, InputError, Report, akg, boolean, text
 from attackkg.ontology.namespaces import (
     BASE,
     COUNTERMEASURES_GRAPH,
@@ -102,6 +102,24 @@ def current_releases(store: ox.Store, version: str | None = None) -> list[Attack
         named = [r for r in by_domain[domain] if r.version == version]
         chosen.append(named[0] if named else by_domain[domain][-1])
     return chosen
+
+
+def visible_graphs(store: ox.Store, version: str | None = None) -> list[ox.NamedNode] | None:
+    """The named graphs a query sees when the store holds several ATT&CK releases of a domain:
+    every graph but the ATT&CK releases not chosen (:func:`current_releases`: ``version`` where
+    the store has it, else the newest of each domain). None when there is nothing to hide (one
+    release per domain and no other version asked for): the whole store, as usual."""
+    every = attack_releases(store)
+    if version is not None and not any(r.version == version for r in every):
+        held = ", ".join(f"{r.domain} {r.version}" for r in every) or "none"
+        raise InputError(f"--attack-version {version}: the store holds no such ATT&CK release (it holds {held})")
+    chosen = current_releases(store, version)
+    hidden = {r.graph for r in every} - {r.graph for r in chosen}
+    if not hidden:
+        return None
+    if chosen != current_releases(store):
+        hidden.add(REVOCATIONS_GRAPH)  # followed through the newest release, not this one
+    return [g for g in store.named_graphs() if g.value not in hidden]
 
 
 class Facts:

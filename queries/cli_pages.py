@@ -9,7 +9,7 @@ from pathlib import Path
 
 from attackkg.builders.base import InputError
 from attackkg.builders.files import write_text
-from attackkg.queries.cli_common import format_table, store_option
+from attackkg.queries.cli_common import format_table, local_target, release_option, store_option
 
 PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "all")
 
@@ -39,6 +39,7 @@ def _report_parsers(commands) -> None:
         "-o", "--output", metavar="FILE|DIR", type=Path, help="write here (a folder with --all) instead of stdout"
     )
     store_option(report)
+    release_option(report)
 
     layer = commands.add_parser(
         "layer",
@@ -58,6 +59,7 @@ def _report_parsers(commands) -> None:
     )
     layer.add_argument("-o", "--output", metavar="FILE", type=Path, help="layer file to write (default: stdout)")
     store_option(layer)
+    release_option(layer)
 
     report.set_defaults(run=_cmd_report)
     layer.set_defaults(run=_cmd_layer)
@@ -77,7 +79,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return 0
     if not args.technique:
         raise InputError("name a technique (attack-kg report T1204.001), or --all -o DIR")
-    page = report.report(open_store(args.store), args.technique, args.format)
+    page = report.report(local_target(args), args.technique, args.format)
     if args.output is None:
         sys.stdout.write(page)
     else:
@@ -86,10 +88,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_layer(args: argparse.Namespace) -> int:
-    from attackkg.builders.store import open_store
     from attackkg.queries import layer
 
-    built = layer.build_layer(open_store(args.store), args.score, group=args.group, domain=args.domain)
+    built = layer.build_layer(local_target(args), args.score, group=args.group, domain=args.domain)
     if args.output is None:
         sys.stdout.write(layer.to_json(built))
     else:

@@ -290,7 +290,12 @@ def to_networkx(
     if unknown:
         raise InputError(f"unknown source kind {sorted(unknown)[0]!r}; use {', '.join(SOURCE_KINDS)}")
     graphs: dict[str, list[ox.NamedNode]] = defaultdict(list)
+    from attackkg.builders.revocations import visible_graphs
+
+    visible = visible_graphs(store)  # several ATT&CK releases of a domain: the newest of each
     for graph in store.named_graphs():
+        if visible is not None and graph not in visible:
+            continue
         kind = source_kind(graph.value)
         if kind:
             graphs[kind].append(graph)
