@@ -83,7 +83,12 @@ def test_layers_and_reports_follow_the_chosen_release(two_releases, tmp_path, ca
         assert f"**MITRE ATT&CK Tactic(s):** {tactic}" in page
 
 
-def test_paths_are_not_doubled(two_releases):
+def test_networkx_reads_the_newest_release_only(two_releases):
     graph = to_networkx(open_store(two_releases))
+    # T1562 moved from Defense Evasion (TA0005) in 18.1 to Defense Impairment (TA0112) in v19.
+    assert set(graph.successors("https://attack.mitre.org/techniques/T1562")) & {
+        "https://attack.mitre.org/tactics/TA0005",
+        "https://attack.mitre.org/tactics/TA0112",
+    } == {"https://attack.mitre.org/tactics/TA0112"}
     found = [(p.kind, p.countermeasure) for p in paths(graph, "https://attack.mitre.org/techniques/T1204/001")]
     assert found and len(found) == len(set(found))
