@@ -224,17 +224,23 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
             out.cycles.add(str(cycle))
             return None
 
+    attack_graphs = " ".join(f"<{release.graph}>" for release in chosen)
     for prefix, name, kind in REFERENCES:
         predicate = akg(name)
         for graph in (g for g in graphs if g.startswith(GRAPH + prefix)):
             named = ox.NamedNode(graph)
-            query = f"SELECT DISTINCT ?o WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} }}"
-            for (obj,) in store.query(query):
+            # The referenced objects, each with whether the loaded release has it (one query: the
+            # look-ups run inside the store, not one Python call each).
+            query = (
+                f"SELECT DISTINCT ?o ?id WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} "
+                f"OPTIONAL {{ VALUES ?release {{ {attack_graphs} }} GRAPH ?release {{ ?o <{akg('attackId').value}> ?id }} }} }}"
+            )
+            for obj, known in store.query(query):
                 original = obj.value
                 if not isinstance(obj, ox.NamedNode):
                     continue
                 revoked = original in facts.revoked_by
-                if not revoked and original not in facts.retired and facts.has(original):
+                if not revoked and original not in facts.retired and known is not None:
                     continue
                 referrers = [q.subject.value for q in store.quads_for_pattern(None, predicate, obj, named)]
                 if not revoked and original not in facts.retired:
