@@ -132,7 +132,12 @@ def _source_args(parser: argparse.ArgumentParser) -> None:
         "(repeatable); a pinned SHA-256 is still checked",
     )
     group.add_argument("--offline", action="store_true", help="use the cache and local files only, never the network")
-    group.add_argument("--attack-version", metavar="VERSION", help="ATT&CK release to fetch (default: the pinned one)")
+    group.add_argument(
+        "--attack-version",
+        metavar="VERSION",
+        help="ATT&CK release to fetch, any of 'attack-kg info --releases', checked against MITRE's SHA-256 "
+        "(default: the pinned one, the newest)",
+    )
     group.add_argument(
         "--domain",
         nargs="+",
