@@ -126,7 +126,9 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
         from attackkg.builders import revocations
 
         say("following references to revoked ATT&CK objects")
-        reports.append(revocations.build(store))
+        followed = revocations.build(store)
+        if followed is not None:
+            reports.append(followed)
     say("writing the metadata graph")
     sizes = {
         row["g"].value: int(row["n"].value)

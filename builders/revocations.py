@@ -452,12 +452,16 @@ def warnings(facts: Facts, out: Outcome, chosen: list[AttackRelease]) -> list[st
     return notes
 
 
-def build(store: ox.Store, version: str | None = None) -> Report:
-    """Resolve every reference in ``store`` and add the result to ``REVOCATIONS_GRAPH``."""
+def build(store: ox.Store, version: str | None = None) -> Report | None:
+    """Resolve every reference in ``store`` and add the result to ``REVOCATIONS_GRAPH``; None
+    (and no graph) when no reference needed following and nothing is to be reported."""
     started = time.perf_counter()
     chosen = current_releases(store, version)
     facts, out = resolve(store, chosen)
     produced = list(triples(facts, out))
+    notes = warnings(facts, out, chosen)
+    if not produced and not notes:
+        return None
     graph = ox.NamedNode(REVOCATIONS_GRAPH)
     store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in produced)
     report = Report(
@@ -468,7 +472,7 @@ def build(store: ox.Store, version: str | None = None) -> Report:
         title="References to revoked ATT&CK objects followed by attack-kg",
         triples=len(produced),
     )
-    report.warnings += warnings(facts, out, chosen)
+    report.warnings += notes
     report.counts.update(
         {
             "references followed": len(out.resolved),
