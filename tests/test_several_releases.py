@@ -81,6 +81,8 @@ def test_layers_and_reports_follow_the_chosen_release(two_releases, tmp_path, ca
         assert main(["report", "T1027.005", "--store", str(two_releases), *extra]) == 0
         page = capsys.readouterr().out
         assert f"**MITRE ATT&CK Tactic(s):** {tactic}" in page
+        (release,) = [line for line in page.splitlines() if line.startswith("**MITRE ATT&CK release:**")]
+        assert f"enterprise-attack {version or '19.0'};" in release and release.count("enterprise-attack") == 1
 
 
 def test_networkx_reads_the_newest_release_only(two_releases):
