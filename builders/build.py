@@ -137,7 +137,9 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
     for derivation in registry.derivations():
         if any(name in graphs for name in derivation.needs):
             say(f"deriving {derivation.name}")
-            reports.append(derivation.module().build(store))
+            derived = derivation.module().build(store)
+            if derived is not None:  # a derivation with nothing to record makes no graph
+                reports.append(derived)
     say("writing the metadata graph")
     sizes = {
         row["g"].value: int(row["n"].value)

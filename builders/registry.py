@@ -38,7 +38,7 @@ What the build does with them, the same for every kind: every input is loaded an
 before anything is written (a lenient source that skipped everything it read and has no triple
 left fails with its first error); each source's triples go into its named graph; then each
 ``check`` runs, then the derived graphs (:func:`register_derivation`: the D3FEND countermeasure
-inference, ``build(store) -> Report``, when D3FEND was built), then the metadata graph is written
+inference, ``build(store) -> Report``, when D3FEND was built; ``None`` when there is nothing to record), then the metadata graph is written
 from the reports. :func:`attackkg.builders.build.build_source` builds one source into any rdflib
 graph (tests, notebooks); ``build_store`` and ``build_dataset`` build several into one store.
 
@@ -274,3 +274,6 @@ BUILT_IN = (
     ),
 )
 register_derivation("countermeasures", "attackkg.builders.countermeasures", needs=("d3fend",))
+# After the countermeasures: references to revoked ATT&CK objects (Sigma tags, Atomic techniques,
+# D3FEND's attack-id and its countermeasure mappings) followed to their successors.
+register_derivation("revocations", "attackkg.builders.revocations", needs=("attack",))

@@ -365,8 +365,15 @@ def check(data: SigmaRules, store: ox.Store, graphs: Mapping[str, Sequence[str]]
         for graph in attack_graphs
         for quad in store.quads_for_pattern(None, akg("attackId"), None, ox.NamedNode(graph))
     }
+    shortnames = {
+        quad.object.value
+        for graph in attack_graphs
+        for quad in store.quads_for_pattern(None, akg("shortname"), None, ox.NamedNode(graph))
+    }
     by_tag: dict[str, list[str]] = {}
     for path, tag in unresolved_tags(data, known):
+        if tactic_shortname(tag) in shortnames:
+            continue  # a tactic of the loaded release by its short name (joined by builders/revocations.py)
         by_tag.setdefault(tag, []).append(path)
     return [
         f"tag {tag} names no object of the loaded ATT&CK release; kept on {len(paths)} rule(s), e.g. {paths[0]}"

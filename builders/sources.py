@@ -191,8 +191,9 @@ def select(
     ``overrides`` (``--source KEY=URL_OR_PATH``) applied.
 
     ``domains`` None takes the sources marked default (pins) or all of them (a lock file holds
-    only what it locked). A different ATT&CK version drops the pinned SHA-256 (it pins the pinned
-    version only) and takes the URL and file name from the package pins' ``{version}`` patterns.
+    only what it locked). A different ATT&CK version takes its SHA-256 from the release table
+    (``releases.expected_sha256``: an unlisted version is an error listing the known ones) and the
+    URL and file name from the package pins' ``{version}`` patterns.
     An override keeps the pinned SHA-256: pointing a
     source at a mirror or a local copy still checks it is the same file.
     """
@@ -224,9 +225,13 @@ def select(
 
 
 def _at_version(source: Source, version: str) -> Source:
-    """The same ATT&CK source at another release: URL and file from the pins' patterns."""
+    """The same ATT&CK source at another release: URL and file from the pins' patterns, SHA-256
+    from the release table (:mod:`attackkg.builders.releases`; an unlisted version is an error)."""
+    from attackkg.builders import releases
+
     if not re.match(r"^\d+\.\d+(\.\d+)?$", version):
-        raise InputError(f"--attack-version {version!r}: give an ATT&CK release such as 18.1")
+        raise InputError(f"--attack-version {version!r}: give an ATT&CK release such as {releases.newest()}")
+    expected = releases.expected_sha256(source.domain or "enterprise", version)
     raw = _raw_pins()
     entry = raw.get(source.key)
     if entry is None or "{version}" not in entry.get("url", ""):
@@ -236,7 +241,7 @@ def _at_version(source: Source, version: str) -> Source:
         version=version,
         url=entry["url"].replace("{version}", version),
         file=str(entry.get("file") or _basename(entry["url"])).replace("{version}", version),
-        sha256=None,
+        sha256=expected,
     )
 
 

@@ -48,6 +48,7 @@ PREFIXES = {
 
 METADATA_GRAPH = GRAPH + "metadata"
 COUNTERMEASURES_GRAPH = GRAPH + "derived/countermeasures"
+REVOCATIONS_GRAPH = GRAPH + "derived/revocations"  # references to revoked ATT&CK objects, followed (builders/revocations.py)
 
 # ATT&CK ID prefix -> the path ATT&CK's own site uses for it.
 _ATTACK_PATHS = {

@@ -387,12 +387,33 @@ def run(target: ox.Store | rdflib.Dataset | Endpoint, query: NamedQuery | str, /
 
     if isinstance(target, Endpoint):
         return target.query(prepared)
+    if isinstance(target, AtRelease):
+        return to_rdflib(run_local(_oxigraph_store(target.target), prepared, target.attack_version))
     return to_rdflib(run_local(_oxigraph_store(target), prepared))
 
 
-def run_local(store: ox.Store, prepared: Prepared):
-    """A prepared query on a pyoxigraph store; the pyoxigraph answer."""
+@dataclass(frozen=True)
+class AtRelease:
+    """A local store seen at one ATT&CK release: ``rows(AtRelease(store, "18.1"), "coverage")``.
+
+    Without it, a store holding several releases of a domain is queried at the newest of each."""
+
+    target: object  # a pyoxigraph Store or an rdflib Dataset over one
+    attack_version: str | None = None
+
+
+def run_local(store: ox.Store, prepared: Prepared, attack_version: str | None = None):
+    """A prepared query on a pyoxigraph store; the pyoxigraph answer.
+
+    With several ATT&CK releases of a domain in the store, the query sees one per domain, the
+    newest or ``attack_version`` (``builders.revocations.visible_graphs``), so no technique is
+    counted once per release."""
+    from attackkg.builders.revocations import visible_graphs
+
     try:
+        graphs = None if prepared.own_dataset else visible_graphs(store, attack_version)
+        if graphs is not None:
+            return store.query(prepared.text, default_graph=graphs, named_graphs=graphs)
         return store.query(prepared.text, use_default_graph_as_union=not prepared.own_dataset)
     except SyntaxError as error:
         raise InputError(f"SPARQL syntax error: {error}", path=prepared.path) from None

@@ -75,6 +75,11 @@ def register(commands) -> None:
     info.add_argument(
         "--warnings", action="store_true", help="list what the builders skipped or doubted (bad rules, unknown tags)"
     )
+    info.add_argument(
+        "--releases",
+        action="store_true",
+        help="list the ATT&CK releases --attack-version can fetch and verify (MITRE's SHA-256 table); needs no store",
+    )
     store_option(info)
     build.set_defaults(run=_cmd_build)
     lock.set_defaults(run=_cmd_lock)
@@ -119,7 +124,12 @@ def _source_args(parser: argparse.ArgumentParser) -> None:
         "(repeatable); a pinned SHA-256 is still checked",
     )
     group.add_argument("--offline", action="store_true", help="use the cache and local files only, never the network")
-    group.add_argument("--attack-version", metavar="VERSION", help="ATT&CK release to fetch (default: the pinned one)")
+    group.add_argument(
+        "--attack-version",
+        metavar="VERSION",
+        help="ATT&CK release to fetch, any of 'attack-kg info --releases', checked against MITRE's SHA-256 "
+        "(default: the pinned one, the newest)",
+    )
     group.add_argument(
         "--domain",
         nargs="+",
@@ -257,6 +267,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from attackkg.builders.store import open_store
     from attackkg.queries import rows
 
+    if args.releases:
+        return _print_releases(args)
     store = open_store(args.store)
     if args.warnings:
         for row in rows(store, "warnings"):
@@ -300,6 +312,26 @@ def _disk_line(store_dir) -> str:
         f"on disk: {megabytes(sizes['total'])} in {store_dir} ({'; '.join(parts)}); "
         f"a rebuild of the same sources needs about {megabytes(rebuild)} free"
     )
+
+
+def _print_releases(args: argparse.Namespace) -> int:
+    """``info --releases``: per domain and format, the versions of the release table."""
+    import json
+
+    from attackkg.builders import releases
+
+    listing = releases.listing()
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for row in listing:
+        print(f"{row['domain']} {row['format']} (newest {row['newest']}): {row['versions']}")
+    print(
+        "(SHA-256 of each file from mitreattack-python 6.3.1's release_info.py; the pins fetch STIX21 from "
+        "attack-stix-data: attack-kg build --attack-version V [--domain ...])",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:

@@ -25,6 +25,24 @@ class Progress:
             print(f"attack-kg: {message}", file=sys.stderr, flush=True)
 
 
+def release_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--attack-version",
+        metavar="VERSION",
+        help="with several ATT&CK releases of a domain in the store, read this one (default: the newest of each)",
+    )
+
+
+def local_target(args: argparse.Namespace):
+    """The store of ``--store``, seen at ``--attack-version`` when given."""
+    from attackkg.builders.store import open_store
+    from attackkg.queries import AtRelease
+
+    store = open_store(args.store)
+    version = getattr(args, "attack_version", None)
+    return AtRelease(store, version) if version else store
+
+
 def store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store",

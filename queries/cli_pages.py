@@ -10,7 +10,7 @@ from pathlib import Path
 from attackkg.builders.base import InputError
 from attackkg.builders.files import write_text
 from attackkg.ontology.identifiers import check_identifier, quoted
-from attackkg.queries.cli_common import format_table, store_option
+from attackkg.queries.cli_common import format_table, local_target, release_option, store_option
 
 PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "all")
 
@@ -40,6 +40,7 @@ def _report_parsers(commands) -> None:
         "-o", "--output", metavar="FILE|DIR", type=Path, help="write here (a folder with --all) instead of stdout"
     )
     store_option(report)
+    release_option(report)
 
     layer = commands.add_parser(
         "layer",
@@ -65,6 +66,7 @@ def _report_parsers(commands) -> None:
     )
     layer.add_argument("-o", "--output", metavar="FILE", type=Path, help="layer file to write (default: stdout)")
     store_option(layer)
+    release_option(layer)
 
     report.set_defaults(run=_cmd_report)
     layer.set_defaults(run=_cmd_layer)
@@ -85,7 +87,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.technique is None:
         raise InputError("name a technique (attack-kg report T1204.001), or --all -o DIR")
     technique = check_identifier(args.technique, "TECHNIQUE")
-    page = report.report(open_store(args.store), technique, args.format)
+    page = report.report(local_target(args), technique, args.format)
     if args.output is None:
         sys.stdout.write(page)
     else:
@@ -94,14 +96,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_layer(args: argparse.Namespace) -> int:
-    from attackkg.builders.store import open_store
     from attackkg.queries import layer
 
     if args.direct_only and not args.group:
         raise InputError("--direct-only goes with --group")
     group = None if args.group is None else check_identifier(args.group, "--group")
     built = layer.build_layer(
-        open_store(args.store), args.score, group=group, domain=args.domain, direct_only=args.direct_only
+        local_target(args), args.score, group=group, domain=args.domain, direct_only=args.direct_only
     )
     if args.output is None:
         sys.stdout.write(layer.to_json(built))

@@ -13,6 +13,8 @@ from attackkg.queries.cli_common import (
     Progress,
     endpoint_options,
     format_table,
+    local_target,
+    release_option,
     store_option,
     write_result,
 )
@@ -44,6 +46,7 @@ def register(commands) -> None:
         help="table (default), or a W3C SPARQL results format (JSON, XML, CSV, TSV); CONSTRUCT and DESCRIBE give Turtle",
     )
     store_option(query)
+    release_option(query)
     endpoint_options(query)
     query.set_defaults(run=_cmd_query)
     _publish_parser(commands)
@@ -75,7 +78,6 @@ def _publish_parser(commands) -> None:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from attackkg.builders.store import open_store
     from attackkg.queries import library, resolve, run
 
     if args.list:
@@ -99,7 +101,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
             raise InputError("give --store (the local store) or --endpoint (a SPARQL server), not both")
         target = _endpoint(args)
     else:
-        target = open_store(args.store)
+        target = local_target(args)
     result = run(target, named, **params)
     write_result(result, args.format)
     return 0

@@ -272,6 +272,12 @@ def load_coverage(target, technique: str | None = None) -> Coverage:
             )
         )
     techniques = _techniques(rows(target, "report-techniques", **params))
+    # Several releases of a domain in the store: the page names the one it was read from.
+    read = {page.graph for page in techniques.values() if page.graph}
+    domains = {graph.rsplit("/", 2)[-2] for graph in read}
+    sources["attack"] = [
+        s for s in sources.get("attack", []) if s.graph in read or s.graph.rsplit("/", 2)[-2] not in domains
+    ]
     if technique is not None and not techniques:
         what = "no ATT&CK release is loaded" if not sources.get("attack") else "the loaded ATT&CK release(s) lack it"
         raise InputError(f"no technique {params['technique']}: {what}")

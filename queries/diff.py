@@ -47,6 +47,7 @@ from attackkg.queries.diff_changes import (
     atomic_changes,
     attack_changes,
     countermeasure_changes,
+    d3fend_changes,
     sigma_changes,
 )
 from attackkg.queries.pages import render_template
@@ -71,6 +72,12 @@ SECTIONS = {
     "mitigation_mappings_lost": (
         "Countermeasure mappings via ATT&CK mitigations lost",
         ["technique", "countermeasure", "label"],
+    ),
+    "d3fend_techniques_gained": ("D3FEND techniques gained", ["id", "label", "term"]),
+    "d3fend_techniques_lost": ("D3FEND techniques lost", ["id", "label", "term"]),
+    "d3fend_techniques_reidentified": (
+        "D3FEND techniques re-identified (same term, new D3FEND ID)",
+        ["term", "label", "old_id", "new_id"],
     ),
     "rules_added": ("Sigma rules added", ["id", "title", "status"]),
     "rules_removed": ("Sigma rules removed", ["id", "title", "status"]),
@@ -204,7 +211,8 @@ def _shown(s: SourceDiff, limit: int | None) -> dict:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+    first = text.split(" ", 1)[0]
+    return text if first.isupper() else text[:1].lower() + text[1:]  # "D3FEND ..." and "ATT&CK ..." keep theirs
 
 
 # --- the diff --------------------------------------------------------------------------------------
@@ -283,6 +291,8 @@ def diff_graphs(old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store,
         result.changes = attack_changes(old_view, new_view, added, removed)
     elif some.kind == "derived" and some.iri == COUNTERMEASURES_GRAPH:
         result.changes = countermeasure_changes(old_view, new_view)
+    elif some.kind == "d3fend":
+        result.changes = d3fend_changes(old_view, new_view)
     elif some.kind == "sigma":
         result.changes = sigma_changes(old_view, new_view)
     elif some.kind == "atomic":

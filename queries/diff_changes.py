@@ -150,6 +150,31 @@ def countermeasure_changes(old: GraphView, new: GraphView) -> dict[str, list[dic
     return changes
 
 
+def d3fend_changes(old: GraphView, new: GraphView) -> dict[str, list[dict]]:
+    """D3FEND techniques (terms with a ``d3f:d3fend-id``) gained, lost, and re-identified: the same
+    term with a new ID (since 1.3.0 D3FEND derives IDs from labels, so a rename changes the ID:
+    ``d3f:ChangeDefaultPassword`` D3-CFP in 1.2.0, D3-CDP in 1.3.0)."""
+    d3fend_id = "http://d3fend.mitre.org/ontologies/d3fend.owl#d3fend-id"
+    before, after = old.values(d3fend_id), new.values(d3fend_id)
+    o_label, n_label = old.values(RDFS + "label"), new.values(RDFS + "label")
+
+    def row(term: str, ids: dict[str, set[str]], labels: dict[str, set[str]]) -> dict:
+        return {"id": _one(ids.get(term)), "label": _one(labels.get(term)), "term": _d3f_local(term)}
+
+    def by_id(rows: Iterable[dict]) -> list[dict]:
+        return sorted(rows, key=lambda r: (r["id"] or "", r["term"]))
+
+    return {
+        "d3fend_techniques_gained": by_id(row(t, after, n_label) for t in after.keys() - before.keys()),
+        "d3fend_techniques_lost": by_id(row(t, before, o_label) for t in before.keys() - after.keys()),
+        "d3fend_techniques_reidentified": [
+            {"term": _d3f_local(t), "label": _one(n_label.get(t)), "old_id": _one(before[t]), "new_id": _one(after[t])}
+            for t in sorted(before.keys() & after.keys(), key=_d3f_local)
+            if before[t] != after[t]
+        ],
+    }
+
+
 def sigma_changes(old: GraphView, new: GraphView) -> dict[str, list[dict]]:
     """Rules added, removed, and those whose ``status`` changed (by rule id)."""
     cls = AKG + "SigmaRule"

@@ -163,7 +163,19 @@ SIGMA_EDGES = (
     "similarTo",
 )
 ATOMIC_EDGES = ("emulates",)
-DERIVED_EDGES = ("counteredBy", "counteredByViaMitigation", "relatedDefensiveTechnique")
+# The derived graphs: countermeasures, and the references followed from revoked ATT&CK objects
+# (builders/revocations.py), which reuse the sources' own properties.
+DERIVED_EDGES = (
+    "counteredBy",
+    "counteredByViaMitigation",
+    "relatedDefensiveTechnique",
+    "detectsTechnique",
+    "emulates",
+    "tagsTactic",
+    "uses",
+    "mitigates",
+    "detects",
+)
 COUNTERED_BY = "akg:counteredBy"
 
 _RELATED_RULE = {"relatedRule", "derivedFrom", "obsoletes", "mergedFrom", "renamedFrom", "similarTo"}
@@ -283,7 +295,12 @@ def to_networkx(
     if unknown:
         raise InputError(f"unknown source kind {sorted(unknown)[0]!r}; use {', '.join(SOURCE_KINDS)}")
     graphs: dict[str, list[ox.NamedNode]] = defaultdict(list)
+    from attackkg.builders.revocations import visible_graphs
+
+    visible = visible_graphs(store)  # several ATT&CK releases of a domain: the newest of each
     for graph in store.named_graphs():
+        if visible is not None and graph not in visible:
+            continue
         kind = source_kind(graph.value)
         if kind:
             graphs[kind].append(graph)

@@ -159,7 +159,8 @@ def test_queries_see_only_the_published_graphs(published):
     from attackkg.queries.endpoint import Endpoint
 
     graphs = endpoint(published).dataset_graphs()
-    assert graphs[-1] == METADATA_GRAPH and len(graphs) == 6 and graphs == endpoint(published).published_graphs()
+    # attack, d3fend, sigma, atomic, derived countermeasures and revocations, and the metadata graph
+    assert graphs[-1] == METADATA_GRAPH and len(graphs) == 7 and graphs == endpoint(published).published_graphs()
     # Given graphs are the dataset: only the Sigma graph, so no technique to join the rules with.
     sigma = [g for g in graphs if "/sigma/" in g]
     assert rows(Endpoint(query_url=f"{published}/query", graphs=sigma), "detections", technique="T1204.001") == []

@@ -27,6 +27,7 @@ def test_wheel_holds_the_package_data(tmp_path):
         ("queries", "*.rq"),
         ("queries/templates", "*.j2"),
         ("builders", "*.json"),
+        ("builders", "*.tsv"),
     ):
         shipped = {Path(name).name for name in names if name.startswith(f"attackkg/{folder}/")}
         expected = {path.name for path in (ROOT / folder).glob(pattern)}

@@ -21,6 +21,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from attackkg.builders import releases as release_table
 from attackkg.builders import sources
 from attackkg.builders.base import InputError
 from attackkg.builders.sources import SourceError
@@ -126,7 +127,22 @@ class Server:
 
 
 @pytest.fixture
-def server():
+def fixture_attack_pins(monkeypatch, releases):
+    """Package pins whose ATT&CK SHA-256 is the fixture's: the real pins carry MITRE's hashes of
+    the real 20.0 files (builders/attack-releases.tsv), which no fixture has."""
+    package_pins = sources.load_pins
+
+    def pins(path=None):
+        loaded = package_pins(path)
+        if path is not None:
+            return loaded
+        return [replace(s, sha256=sha(releases["attack"])) if s.kind == "attack" else s for s in loaded]
+
+    monkeypatch.setattr(sources, "load_pins", pins)
+
+
+@pytest.fixture
+def server(fixture_attack_pins):
     running = Server()
     yield running
     running.close()
@@ -176,16 +192,21 @@ def test_the_pins_name_each_upstream_release_and_no_invented_hash():
     pins = {s.key: s for s in sources.load_pins()}
     assert [s.key for s in sources.select(list(pins.values()))] == DEFAULT_KEYS
     assert pins["attack-enterprise"].url == (
-        "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack-18.1.json"
+        "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack-20.0.json"
     )
-    assert pins["attack-mobile"].url.endswith("/mobile-attack/mobile-attack-18.1.json")
-    assert pins["attack-ics"].url.endswith("/ics-attack/ics-attack-18.1.json")
-    assert pins["d3fend"].url == "https://d3fend.mitre.org/ontologies/d3fend/1.2.0/d3fend.ttl"
+    assert pins["attack-mobile"].url.endswith("/mobile-attack/mobile-attack-20.0.json")
+    assert pins["attack-ics"].url.endswith("/ics-attack/ics-attack-20.0.json")
+    assert pins["d3fend"].url == "https://d3fend.mitre.org/ontologies/d3fend/1.3.0/d3fend.ttl"
     assert pins["sigma"].url.startswith("https://github.com/SigmaHQ/sigma/releases/download/r")
     assert pins["sigma"].url.endswith("/sigma_all_rules.zip")
     assert pins["atomic"].url.startswith("https://github.com/redcanaryco/atomic-red-team/archive/")
-    # No one here could download the upstream files, so no pin claims a hash (trust on first use).
-    assert all(s.sha256 is None for s in pins.values())
+    # ATT&CK pins carry MITRE's own SHA-256 (the release table); the others are trusted on first use.
+    for source in pins.values():
+        if source.kind == "attack":
+            assert source.version == release_table.newest(source.domain)
+            assert source.sha256 == release_table.expected_sha256(source.domain, source.version)
+        else:
+            assert source.sha256 is None
     # The cache file names keep the release where the builders read it.
     assert pins["sigma"].file == f"sigma_all_rules-{pins['sigma'].version}.zip"
 
@@ -202,6 +223,7 @@ def test_domains_and_attack_version_choose_what_is_fetched():
     (enterprise,) = (s for s in sources.select(pins, attack_version="18.0") if s.kind == "attack")
     assert enterprise.url.endswith("/enterprise-attack/enterprise-attack-18.0.json")
     assert enterprise.version == "18.0" and enterprise.file == "enterprise-attack-18.0.json"
+    assert enterprise.sha256 == release_table.expected_sha256("enterprise", "18.0")
     with pytest.raises(InputError, match="ATT&CK release"):
         sources.select(pins, attack_version="latest")
 
@@ -209,7 +231,8 @@ def test_domains_and_attack_version_choose_what_is_fetched():
 def test_a_pin_for_one_version_does_not_vouch_for_another(tmp_path, server, releases):
     lock = write_lock(tmp_path / "lock.json", server, releases)
     (enterprise,) = (s for s in sources.select(sources.load_pins(lock), attack_version="17.1") if s.kind == "attack")
-    assert enterprise.sha256 is None
+    assert enterprise.sha256 == release_table.expected_sha256("enterprise", "17.1")
+    assert enterprise.sha256 != sha(releases["attack"])
 
 
 @pytest.mark.parametrize(
@@ -240,9 +263,9 @@ def test_source_overrides_are_checked():
 def test_mirror_maps_upstream_hosts_to_host_folders(tmp_path):
     d3fend = pinned("d3fend")
     assert sources.location(d3fend, "http://mirror.lab/base/") == (
-        "http://mirror.lab/base/d3fend.mitre.org/ontologies/d3fend/1.2.0/d3fend.ttl"
+        "http://mirror.lab/base/d3fend.mitre.org/ontologies/d3fend/1.3.0/d3fend.ttl"
     )
-    assert sources.location(d3fend, str(tmp_path)) == tmp_path / "d3fend.mitre.org/ontologies/d3fend/1.2.0/d3fend.ttl"
+    assert sources.location(d3fend, str(tmp_path)) == tmp_path / "d3fend.mitre.org/ontologies/d3fend/1.3.0/d3fend.ttl"
     assert sources.location(d3fend, None) == d3fend.url
 
 
@@ -404,7 +427,7 @@ def test_source_path_reads_a_local_file_in_place_and_checks_its_pin(tmp_path, se
 def test_mirror_folder_laid_out_by_host(tmp_path, releases, cache):
     source = pinned("d3fend")
     mirror = tmp_path / "mirror"
-    path = mirror / "d3fend.mitre.org/ontologies/d3fend/1.2.0/d3fend.ttl"
+    path = mirror / "d3fend.mitre.org/ontologies/d3fend/1.3.0/d3fend.ttl"
     path.parent.mkdir(parents=True)
     path.write_bytes(releases["d3fend"])
     fetched = sources.fetch(source, mirror=str(mirror), offline=True)
@@ -431,7 +454,7 @@ def test_build_with_no_flags_downloads_verifies_caches_and_builds(tmp_path, serv
 
     assert main(["build", "--store", str(store)]) == 0
     captured = capsys.readouterr()
-    assert "no pinned SHA-256 for attack-enterprise, d3fend, sigma, atomic" in captured.err
+    assert "no pinned SHA-256 for d3fend, sigma, atomic:" in captured.err
     assert server.requests == 4 and set(server.hits.values()) == {1}
     graphs = graphs_of(store)
     base = "https://w3id.org/attack-kg/graph/"
@@ -456,7 +479,8 @@ def test_build_with_no_flags_downloads_verifies_caches_and_builds(tmp_path, serv
         entry = document["sources"][source.key]
         assert entry["sha256"] == sha(releases[source.kind])
         assert entry["url"] == source.url and entry["version"] == source.version
-        assert "trust on first use" in entry["note"]
+        # ATT&CK was checked against its pin; the rest were trusted on first use, and say so.
+        assert ("note" not in entry) if source.kind == "attack" else ("trust on first use" in entry["note"])
     capsys.readouterr()
     assert main(["build", "--lock", str(lock), "--offline", "--store", str(store)]) == 0
     assert "no pinned SHA-256" not in capsys.readouterr().err
@@ -488,7 +512,7 @@ def test_a_source_url_is_used_as_given_even_with_a_mirror(server, releases, monk
     assert server.hits == {"/elsewhere/rules.zip": 1}
 
 
-def test_a_folder_source_is_locked_by_its_files(tmp_path, capsys):
+def test_a_folder_source_is_locked_by_its_files(tmp_path, capsys, fixture_attack_pins):
     rules = tmp_path / "sigma"
     shutil.copytree(SIGMA_REPO / "rules", rules / "rules")
     lock = tmp_path / "lock.json"
