@@ -165,17 +165,8 @@ SIGMA_EDGES = (
 ATOMIC_EDGES = ("emulates",)
 # The derived graphs: countermeasures, and the references followed from revoked ATT&CK objects
 # (builders/revocations.py), which reuse the sources' own properties.
-DERIVED_EDGES = (
-    "counteredBy",
-    "counteredByViaMitigation",
-    "relatedDefensiveTechnique",
-    "detectsTechnique",
-    "emulates",
-    "tagsTactic",
-    "uses",
-    "mitigates",
-    "detects",
-)
+DERIVED_EDGES = ("counteredBy", "counteredByViaMitigation", "relatedDefensiveTechnique")
+DERIVED_EDGES += ("detectsTechnique", "emulates", "tagsTactic", "uses", "mitigates", "detects")
 COUNTERED_BY = "akg:counteredBy"
 
 _RELATED_RULE = {"relatedRule", "derivedFrom", "obsoletes", "mergedFrom", "renamedFrom", "similarTo"}
