@@ -27,10 +27,10 @@ from pathlib import Path
 import platformdirs
 import pyoxigraph as ox
 import rdflib
-from oxrdflib import OxigraphStore
 
 from attackkg.builders.base import InputError
 from attackkg.builders.files import atomic_path
+from attackkg.builders.oxstore import dataset
 from attackkg.ontology.namespaces import PREFIXES
 
 CURRENT = "current"
@@ -85,10 +85,7 @@ def open_store(store_dir: str | os.PathLike | None = None) -> ox.Store:
 
 def as_dataset(store: ox.Store) -> rdflib.Dataset:
     """An rdflib Dataset over a pyoxigraph Store (oxrdflib): queries see the union of the named graphs, the project's prefixes are bound."""
-    dataset = rdflib.Dataset(store=OxigraphStore(store=store), default_union=True)
-    for prefix, namespace in PREFIXES.items():
-        dataset.bind(prefix, namespace)
-    return dataset
+    return dataset(store)
 
 
 def open_dataset(store_dir: str | os.PathLike | None = None) -> rdflib.Dataset:
@@ -182,8 +179,7 @@ def export(store: ox.Store, path: str | os.PathLike) -> int:
 
 def _write(store: ox.Store, target: str, suffix: str, rdf_format, keeps_graphs: bool) -> int:
     if suffix == ".jsonld":
-        dataset = as_dataset(store)
-        dataset.serialize(destination=target, format="json-ld")
+        as_dataset(store).serialize(destination=target, format="json-ld")
         return len(store)
     prefixes = PREFIXES if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
     if keeps_graphs:
