@@ -34,9 +34,7 @@ import os
 import re
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +42,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from attackkg.builders import http_client
 from attackkg.builders.base import InputError, without_userinfo
 from attackkg.ontology.namespaces import AKG, METADATA_GRAPH
 
@@ -143,17 +142,27 @@ class Endpoint:
         for graph in graphs:
             client.addDefaultGraph(graph)
             client.addNamedGraph(graph)
-        for name, value in self._auth_headers().items():
+        credentials = self._auth_headers()
+        for name, value in credentials.items():
             client.addCustomHttpHeader(name, value)
+        if credentials:
+            # SPARQLWrapper opens through urllib's installed opener: make it drop credentials on a
+            # redirect to another host (see builders/http_client.py).
+            http_client.install_redirect_guard()
         started = time.perf_counter()
         try:
             answer = client.query()
-            body = answer.response.read(MAX_ANSWER + 1)
-            content_type = answer.response.headers.get("Content-Type", "")
+            with answer.response as response:
+                body = http_client.read(response, timeout=self.timeout, limit=MAX_ANSWER)
+                content_type = response.headers.get("Content-Type", "")
+        except http_client.HttpError as error:
+            if error.kind == "limit":
+                raise EndpointError(
+                    f"the answer is larger than {MAX_ANSWER} bytes; not read", path=self.safe_query_url
+                ) from None
+            raise self._error(error, started) from None
         except Exception as error:  # SPARQLWrapper's, urllib's and socket errors alike
             raise self._error(error, started) from None
-        if len(body) > MAX_ANSWER:
-            raise EndpointError(f"the answer is larger than {MAX_ANSWER} bytes; not read", path=self.safe_query_url)
         return _parse_answer(body, content_type, form, self.safe_query_url)
 
     # --- Graph Store Protocol ----------------------------------------------------------------
@@ -170,24 +179,23 @@ class Endpoint:
             if " 404 " not in f" {error} ":
                 raise
 
-    def _graph_store(self, method: str, graph: str, body, length: int) -> None:
+    def _graph_store(self, method: str, graph: str, body, length: int, content_type: str = GRAPH_CONTENT_TYPE) -> None:
         if not self.store_url:
             raise EndpointError("no Graph Store URL: give --endpoint BASE or --store-url URL")
         separator = "&" if "?" in self.store_url else "?"
         url = f"{self.store_url}{separator}graph={urllib.parse.quote(graph, safe='')}"
         headers = {"User-Agent": USER_AGENT}
         if body is not None:
-            headers["Content-Type"] = GRAPH_CONTENT_TYPE
+            headers["Content-Type"] = content_type
             headers["Content-Length"] = str(length)
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
-        for name, value in self._auth_headers().items():
-            request.add_unredirected_header(name, value)  # never carried to where a redirect points
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
-        except Exception as error:
-            raise self._error(error, started, url=without_userinfo(self.store_url)) from None
+            with http_client.open_url(
+                url, method=method, data=body, headers=headers, credentials=self._auth_headers(), timeout=self.timeout
+            ) as response:
+                http_client.read(response, timeout=self.timeout, limit=MAX_ANSWER)
+        except http_client.HttpError as error:
+            raise self._error(error, started, url=self.safe_store_url) from None
 
     # --- credentials and errors --------------------------------------------------------------
 
@@ -226,32 +234,22 @@ class Endpoint:
     def _error(self, error: BaseException, started: float, url: str | None = None) -> EndpointError:
         where = url or self.safe_query_url
         waited = time.perf_counter() - started
-        status = getattr(error, "code", None)
-        detail = ""
-        if isinstance(error, urllib.error.HTTPError):
-            try:
-                detail = error.read().decode("utf-8", "replace")
-            except Exception:
-                detail = ""
-            reason = f"HTTP {error.code} {error.reason}"
-        elif status is not None:
-            reason = f"HTTP {status}"
-        elif _is_timeout(error):
-            reason = f"no answer within {self.timeout:g} s (timed out)"
-        elif isinstance(error, urllib.error.URLError):
-            reason = f"cannot reach the server ({error.reason})"
+        name = type(error).__name__
+        # SPARQLWrapper's own exceptions carry the status in their class and the body in .msg
+        statuses = {
+            "QueryBadFormed": "HTTP 400 Bad Request",
+            "Unauthorized": "HTTP 401 Unauthorized",
+            "EndPointNotFound": "HTTP 404 Not Found",
+            "URITooLong": "HTTP 414 URI Too Long",
+            "EndPointInternalError": "HTTP 500 Internal Server Error",
+        }
+        if name in statuses:
+            reason, detail = statuses[name], _server_message(str(error))
         else:
-            # SPARQLWrapper's own exceptions carry the status in their class and the body in .msg
-            name = type(error).__name__
-            statuses = {
-                "QueryBadFormed": "HTTP 400 Bad Request",
-                "Unauthorized": "HTTP 401 Unauthorized",
-                "EndPointNotFound": "HTTP 404 Not Found",
-                "URITooLong": "HTTP 414 URI Too Long",
-                "EndPointInternalError": "HTTP 500 Internal Server Error",
-            }
-            reason = statuses.get(name, f"{name}")
-            detail = _server_message(str(error)) if name in statuses else str(error)
+            failed = http_client.failure(error, self.timeout)
+            reason, detail = str(failed), failed.detail
+            if failed.kind == "connect":
+                reason = f"cannot reach the server ({reason.removeprefix('cannot connect: ')})"
         detail = " ".join(detail.split())[:300]
         message = f"{reason}" + (f": {detail}" if detail else "")
         if waited > 1 and "timed out" not in message:
@@ -426,28 +424,15 @@ def _iri(graph: str) -> str:
 
 
 def _check_url(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise EndpointError(f"not an http(s) URL: {without_userinfo(url)!r}")
-
-
-def _is_timeout(error: BaseException) -> bool:
-    import socket
-
-    reason = getattr(error, "reason", None)
-    return isinstance(error, (TimeoutError, socket.timeout)) or isinstance(reason, (TimeoutError, socket.timeout))
+    try:
+        http_client.check_url(url)
+    except http_client.HttpError as error:
+        shown = without_userinfo(url) if "password" in str(error) else None  # which URL, without the password
+        raise EndpointError(str(error), path=shown) from None
 
 
 def _sparql_client(url: str):
-    """A SPARQLWrapper client that sends credentials to the endpoint only, never on to a URL it
-    redirects to (urllib carries ordinary headers across redirects, even to another host)."""
+    """A SPARQLWrapper client for ``url`` (its public API only)."""
     from SPARQLWrapper import SPARQLWrapper
 
-    class Client(SPARQLWrapper):
-        def _createRequest(self):
-            request = super()._createRequest()
-            for name in [key for key in request.headers if key.lower() == "authorization"]:
-                request.add_unredirected_header(name, request.headers.pop(name))
-            return request
-
-    return Client(url, agent=USER_AGENT)
+    return SPARQLWrapper(url, agent=USER_AGENT)
