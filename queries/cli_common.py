@@ -58,6 +58,11 @@ def endpoint_options(parser: argparse.ArgumentParser, publish: bool = False) -> 
         parser.add_argument(
             "--store-url", metavar="URL", help="the server's Graph Store Protocol URL, when not BASE/store"
         )
+        parser.add_argument(
+            "--update-url",
+            metavar="URL",
+            help="the server's SPARQL Update URL, when not BASE/update (default with --query-url: the query URL)",
+        )
     parser.add_argument(
         "--timeout",
         metavar="SECONDS",

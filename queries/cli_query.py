@@ -73,8 +73,10 @@ def _publish_parser(commands) -> None:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
+    import pyoxigraph as ox
+
     from attackkg.builders.store import open_store
-    from attackkg.queries import library, resolve, run
+    from attackkg.queries import library, query_form, resolve, run
 
     if args.list:
         for name, named in library().items():
@@ -97,6 +99,11 @@ def _cmd_query(args: argparse.Namespace) -> int:
         target = _endpoint(args)
     else:
         target = open_store(args.store)
+    if not isinstance(target, ox.Store):
+        query_form(named)  # an update is refused before anything is sent, the check included
+        warning = target.publish_warning()
+        if warning:
+            print(f"attack-kg: warning: {warning}", file=sys.stderr)
     result = run(target, named, **params)
     write_result(result, args.format)
     return 0
@@ -109,39 +116,36 @@ def _endpoint(args: argparse.Namespace):
         args.endpoint,
         query_url=args.query_url,
         store_url=getattr(args, "store_url", None),
+        update_url=getattr(args, "update_url", None),
         timeout=args.timeout,
     )
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
     from attackkg.builders.store import open_store
-    from attackkg.queries.endpoint import publish
+    from attackkg.queries.publish import publish
 
     if not (args.endpoint or args.store_url):
         raise InputError("publish needs the server: --endpoint BASE (Oxigraph layout) or --store-url and --query-url")
     target = _endpoint(args)
     progress = Progress(not args.quiet and (args.progress or sys.stderr.isatty()))
-    result = publish(open_store(args.store), target, prune=not args.keep_stale, progress=progress)
-    if not args.quiet:
-        columns = ["graph", "triples", "on server", "seconds"]
-        table = [
-            [g.graph, str(g.triples), "" if g.server_triples is None else str(g.server_triples), f"{g.seconds:.1f}"]
-            for g in result.graphs
-        ]
-        print(format_table(columns, table, width=80))
-        for graph in result.removed:
-            print(f"removed {graph} (an earlier publish; no longer in the store)")
-        print(
-            f"published {result.triples} triples in {len(result.graphs)} graphs to {target.safe_store_url} "
-            f"in {result.seconds:.1f} s"
-        )
-    if not result.ok:
-        wrong = [g for g in result.graphs if not g.ok]
-        for g in wrong:
+    warn = lambda message: print(f"attack-kg: warning: {message}", file=sys.stderr)  # noqa: E731
+    result = publish(open_store(args.store), target, prune=not args.keep_stale, progress=progress, warn=warn)
+    if not result.ok:  # no success line: say which graphs differ
+        for g in (g for g in result.graphs if not g.ok):
             print(
                 f"attack-kg: {g.graph}: the server holds {g.server_triples} triples, the store {g.triples}",
                 file=sys.stderr,
             )
         return 1
+    if not args.quiet:
+        columns = ["graph", "triples", "on server", "seconds"]
+        table = [[g.graph, str(g.triples), str(g.server_triples), f"{g.seconds:.1f}"] for g in result.graphs]
+        print(format_table(columns, table, width=80))
+        for graph in result.removed:
+            print(f"removed {graph} (an earlier publish; no longer in the store)")
+        print(
+            f"published {result.triples} triples in {len(result.graphs)} graphs to {target.safe_store_url} "
+            f"in {result.seconds:.1f} s" + ("" if result.atomic else " (not atomic: the server takes no updates)")
+        )
     return 0
-

@@ -16,7 +16,8 @@ VALUES block of escaped RDF terms (:func:`attackkg.queries.prepare`), as on the 
 From Python (a notebook), the same calls as on the local store::
 
     from attackkg.queries import rows
-    from attackkg.queries.endpoint import endpoint, publish
+    from attackkg.queries.endpoint import endpoint
+    from attackkg.queries.publish import publish
     server = endpoint("http://localhost:7878")
     publish(open_store(), server)
     rows(server, "countermeasures", technique="T1204.001")
@@ -32,11 +33,10 @@ from __future__ import annotations
 import base64
 import os
 import re
-import tempfile
 import time
 import urllib.parse
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,7 +44,7 @@ import pyoxigraph as ox
 
 from attackkg.builders import http_client
 from attackkg.builders.base import InputError, without_userinfo
-from attackkg.ontology.namespaces import AKG, METADATA_GRAPH
+from attackkg.ontology.namespaces import AKG, METADATA_GRAPH, VOID
 
 if TYPE_CHECKING:
     import rdflib.query
@@ -79,6 +79,8 @@ class Endpoint:
 
     query_url: str
     store_url: str | None = None
+    # Where SPARQL 1.1 Update goes (publish puts uploaded graphs in place with MOVE); None: none.
+    update_url: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     environ: Mapping[str, str] | None = None  # default: os.environ
     # The graphs queries see (default-graph-uri and named-graph-uri); None: those the server's
@@ -89,9 +91,42 @@ class Endpoint:
     # --- queries -----------------------------------------------------------------------------
 
     def query(self, prepared: Prepared) -> rdflib.query.Result:
-        """Run a prepared query (:func:`attackkg.queries.prepare`); an rdflib Result."""
+        """Run a prepared query (:func:`attackkg.queries.prepare`); an rdflib Result.
+
+        Raises :class:`EndpointError` when the answer is not one to this query: another form
+        (rows for an ASK), or rows whose variables are not the ones the query selects.
+        """
         graphs = [] if prepared.own_dataset else self.dataset_graphs()
-        return self._query(prepared.text, prepared.form, graphs)
+        result = self._query(prepared.text, prepared.form, graphs)
+        _check_answer(prepared, result, self.safe_query_url)
+        return result
+
+    def publish_warning(self) -> str | None:
+        """Why the graphs queries see may not be a whole publish, or None when they are.
+
+        Said when the server has no attack-kg metadata graph (nothing published there, or a
+        publish stopped before writing it), or when the metadata graph lists a non-empty graph
+        the server does not hold (a publish that did not finish).
+        """
+        if self.graphs is not None:
+            return None
+        if not self.dataset_graphs():
+            return (
+                "the server has no attack-kg metadata graph (nothing was published there, or a publish did not "
+                "finish): queries see the server's own default graph"
+            )
+        text = (
+            f"SELECT ?graph WHERE {{ GRAPH <{METADATA_GRAPH}> {{ ?graph <{AKG}sourceKind> ?kind ; "
+            f"<{VOID}triples> ?triples }} FILTER(?triples > 0) "
+            "FILTER NOT EXISTS { GRAPH ?graph { ?s ?p ?o } } }"
+        )
+        missing = sorted(str(g) for g in _column(self._query(text, "SELECT", []), "graph") if g is not None)
+        if missing:
+            return (
+                f"a publish did not finish: the metadata graph lists {len(missing)} graph(s) the server does not "
+                f"hold ({missing[0]}{', ...' if len(missing) > 1 else ''}); answers may be incomplete"
+            )
+        return None
 
     def dataset_graphs(self) -> list[str]:
         """The graphs a query sees: ``graphs`` if given, else :meth:`published_graphs` (read once)."""
@@ -100,6 +135,10 @@ class Endpoint:
         if self._found is None:
             self._found = self.published_graphs()
         return list(self._found)
+
+    def forget_dataset(self) -> None:
+        """Read the graphs to query from the metadata graph again at the next query (after a publish)."""
+        self._found = None
 
     def published_graphs(self) -> list[str]:
         """The graphs attack-kg published here: those the metadata graph lists, and itself last.
@@ -170,6 +209,31 @@ class Endpoint:
     def put_graph(self, graph: str, body, length: int) -> None:
         """Replace ``graph`` on the server with the N-Triples in ``body`` (HTTP PUT)."""
         self._graph_store("PUT", graph, body, length)
+
+    def post_graph(self, graph: str, body, length: int) -> None:
+        """Add the N-Triples in ``body`` to ``graph`` on the server (HTTP POST)."""
+        self._graph_store("POST", graph, body, length)
+
+    def update(self, text: str) -> None:
+        """Send a SPARQL 1.1 Update request to :attr:`update_url` (attack-kg's own publishing only:
+        user queries never reach here, :func:`attackkg.queries.query_form` refuses updates)."""
+        if not self.update_url:
+            raise EndpointError("no SPARQL Update URL: give --endpoint BASE or --update-url URL")
+        body = urllib.parse.urlencode({"update": text}).encode()
+        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"}
+        started = time.perf_counter()
+        try:
+            with http_client.open_url(
+                self.update_url,
+                method="POST",
+                data=body,
+                headers=headers,
+                credentials=self._auth_headers(),
+                timeout=self.timeout,
+            ) as response:
+                http_client.read(response, timeout=self.timeout, limit=MAX_ANSWER)
+        except http_client.HttpError as error:
+            raise self._error(error, started, url=without_userinfo(self.update_url)) from None
 
     def delete_graph(self, graph: str) -> None:
         """Remove ``graph`` from the server (HTTP DELETE); a graph already gone is fine."""
@@ -262,14 +326,17 @@ def endpoint(
     *,
     query_url: str | None = None,
     store_url: str | None = None,
+    update_url: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     environ: Mapping[str, str] | None = None,
     graphs: Sequence[str] | None = None,
 ) -> Endpoint:
     """An :class:`Endpoint` from a base URL (Oxigraph layout) and/or explicit URLs.
 
-    ``endpoint("http://localhost:7878")`` queries ``http://localhost:7878/query`` and publishes
-    to ``http://localhost:7878/store``; a URL ending in ``/query`` is the query URL itself.
+    ``endpoint("http://localhost:7878")`` queries ``http://localhost:7878/query``, publishes
+    to ``http://localhost:7878/store`` and sends updates to ``http://localhost:7878/update``; a
+    URL ending in ``/query`` is the query URL itself. Without a base URL, updates go to the query
+    URL (Virtuoso, GraphDB and Fuseki's dataset URL take both).
     """
     base = None
     if url:
@@ -279,98 +346,19 @@ def endpoint(
             base = base[: -len("/query")]
     if query_url:
         _check_url(query_url)
-    if store_url:
-        _check_url(store_url)
+    for given in (store_url, update_url):
+        if given:
+            _check_url(given)
     query_url = query_url or (f"{base}/query" if base else None)
     store_url = store_url or (f"{base}/store" if base else None)
+    update_url = update_url or (f"{base}/update" if base else query_url)
     if not query_url:
         raise EndpointError("give the server's base URL (--endpoint) or its query URL (--query-url)")
     if timeout <= 0:
         raise EndpointError(f"the timeout must be positive, not {timeout:g}")
-    return Endpoint(query_url=query_url, store_url=store_url, timeout=timeout, environ=environ, graphs=graphs)
-
-
-# --- publishing ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Published:
-    """One graph uploaded: how many triples here and on the server, and how long it took."""
-
-    graph: str
-    triples: int
-    server_triples: int | None = None
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.server_triples == self.triples
-
-
-@dataclass
-class PublishResult:
-    graphs: list[Published] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def triples(self) -> int:
-        return sum(g.triples for g in self.graphs)
-
-    @property
-    def ok(self) -> bool:
-        return all(g.ok for g in self.graphs)
-
-
-def publish(
-    store: ox.Store,
-    target: Endpoint,
-    *,
-    prune: bool = True,
-    progress: Callable[[str], None] | None = None,
-) -> PublishResult:
-    """Upload every named graph of ``store`` to ``target``'s Graph Store, then count them there.
-
-    Each graph is sent with HTTP PUT (SPARQL 1.1 Graph Store Protocol), which replaces what the
-    server held under that name, so publishing again replaces; the metadata graph goes last,
-    so it never lists a graph that is not there yet. Then a COUNT query per graph checks that
-    the server holds as many triples as the store. With ``prune``, graphs an earlier publish
-    listed in the server's metadata graph that this store no longer has (an older release) are
-    deleted. Raises :class:`EndpointError` when the server refuses or fails.
-    """
-    say = progress or (lambda message: None)
-    started = time.perf_counter()
-    result = PublishResult()
-    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-    graphs = [g for g in graphs if g != METADATA_GRAPH] + ([METADATA_GRAPH] if METADATA_GRAPH in graphs else [])
-    previous = target.published_graphs() if prune else []
-    for graph in graphs:
-        say(f"uploading {graph}")
-        began = time.perf_counter()
-        with tempfile.TemporaryFile() as body:
-            count = _write_ntriples(store, graph, body)
-            length = body.tell()
-            body.seek(0)
-            target.put_graph(graph, body, length)
-        result.graphs.append(Published(graph=graph, triples=count, seconds=time.perf_counter() - began))
-    for stale in sorted(set(previous) - set(graphs)):
-        say(f"removing {stale} (no longer in the store)")
-        target.delete_graph(stale)
-        result.removed.append(stale)
-    target._found = None  # the metadata graph changed
-    say("counting the triples on the server")
-    for published in result.graphs:
-        published.server_triples = target.count(published.graph)
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _write_ntriples(store: ox.Store, graph: str, out) -> int:
-    """The triples of one named graph as N-Triples into ``out``; returns how many."""
-    name = ox.NamedNode(graph)
-    store.dump(out, ox.RdfFormat.N_TRIPLES, from_graph=name)
-    answer = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{_iri(graph)}> {{ ?s ?p ?o }} }}")
-    return int(next(iter(answer))["n"].value)
+    return Endpoint(
+        query_url=query_url, store_url=store_url, update_url=update_url, timeout=timeout, environ=environ, graphs=graphs
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -394,6 +382,28 @@ def _parse_answer(body: bytes, content_type: str, form: str, where: str) -> rdfl
         return rdflib.query.Result.parse(io.BytesIO(body), format="json")
     except Exception as error:
         raise EndpointError(f"the server's answer is not valid SPARQL results: {error}"[:300], path=where) from None
+
+
+def _check_answer(prepared: Prepared, result: rdflib.query.Result, where: str) -> None:
+    """Refuse an answer that is not one to ``prepared``: another form, or other variables than the
+    query selects (read by planning it on an empty local store; a query Oxigraph cannot read is
+    not checked)."""
+    answered = "SELECT" if result.type == "SELECT" else result.type
+    if answered != prepared.form and {answered, prepared.form} != {"CONSTRUCT", "DESCRIBE"}:
+        raise EndpointError(f"the server answered a {prepared.form} query with a {answered} result", path=where)
+    if prepared.form != "SELECT":
+        return
+    try:
+        expected = [v.value for v in ox.Store().query(prepared.text).variables]
+    except (SyntaxError, ValueError, OSError):
+        return
+    found = [str(v) for v in result.vars or []]
+    if set(found) != set(expected):
+        shown = lambda names: ", ".join(f"?{n}" for n in names[:8]) or "none"  # noqa: E731
+        raise EndpointError(
+            f"the server's answer has other variables ({shown(found)}) than the query selects ({shown(expected)})",
+            path=where,
+        )
 
 
 def _column(result: rdflib.query.Result, name: str) -> list:
