@@ -379,9 +379,16 @@ def _parse_answer(body: bytes, content_type: str, form: str, where: str) -> rdfl
             result = rdflib.query.Result("CONSTRUCT")
             result.graph = graph
             return result
-        return rdflib.query.Result.parse(io.BytesIO(body), format="json")
+        result = rdflib.query.Result.parse(io.BytesIO(body), format="json")
     except Exception as error:
         raise EndpointError(f"the server's answer is not valid SPARQL results: {error}"[:300], path=where) from None
+    if form == "ASK" and result.type == "SELECT" and [str(v).upper() for v in result.vars] == ["__ASK_RETVAL"]:
+        # Virtuoso answers ASK in JSON as one row of ?__ASK_RETVAL (1 or 0), or none when false.
+        values = [row.get(result.vars[0]) for row in result.bindings]
+        answer = rdflib.query.Result("ASK")
+        answer.askAnswer = any(value is not None and value.toPython() not in (0, False, "0") for value in values)
+        return answer
+    return result
 
 
 def _check_answer(prepared: Prepared, result: rdflib.query.Result, where: str) -> None:

@@ -105,16 +105,41 @@ def test_publish_in_small_chunks_keeps_blank_nodes_whole(sparql_server, fixture_
     assert rows(store, restrictions)[0]["n"] > 50
 
 
-def test_every_named_query_gives_the_same_rows_remotely(published, fixture_store):
-    store, remote = open_store(fixture_store), published.endpoint()
-    compared = 0
-    for name, named in library().items():
-        cases = [{}] + [s for s in SAMPLES if set(s) <= set(named.params)]
-        for params in cases:
-            here, there = rows(store, name, **params), rows(remote, name, **params)
-            assert comparable(there) == comparable(here), (published.name, name, params)
-            compared += len(here)
-    assert compared > 100
+# Where Virtuoso 7.2 answers a library query otherwise than SPARQL 1.1 (and Oxigraph) do; strict
+# xfails, so the day the query or the server changes, the test says so.
+VIRTUOSO_DIFFERS = {
+    "technique": "Virtuoso joins a BIND on the parameter (and BIND(COALESCE(...) AS ?t)) with no rows",
+    "artifacts": "Virtuoso finds no zero-length property path (?t (p|^p)? ?via) and no FILTER EXISTS on outer variables",
+    # Here the local answer is the doubtful one: a rule that also names a technique without an ID
+    # (nested OPTIONAL) makes Oxigraph's GROUP_CONCAT unbound; Virtuoso skips the unbound value.
+    "rules-by-logsource": "Oxigraph leaves ?techniques unbound when one of a rule's techniques has no ID",
+}
+
+
+def same_rows(found: list[dict]) -> list[tuple]:
+    """Rows to compare across servers. SPARQL 1.1 leaves GROUP_CONCAT's order to the server, so the
+    items of a ", "-separated text are compared sorted (both sides alike); and a GROUP_CONCAT over
+    nothing is "" on Virtuoso (as SPARQL 1.1 says) and unbound on Oxigraph, so "" counts as unbound."""
+
+    def same(value):
+        return ", ".join(sorted(value.split(", "))) if isinstance(value, str) else value
+
+    return comparable([{k: same(v) for k, v in row.items() if v != ""} for row in found])
+
+
+@pytest.mark.parametrize("name", sorted(library()))
+def test_every_named_query_gives_the_same_rows_remotely(sparql_server, fixture_store, name, request):
+    if sparql_server.name == "virtuoso" and name in VIRTUOSO_DIFFERS:
+        request.applymarker(pytest.mark.xfail(reason=VIRTUOSO_DIFFERS[name], strict=True))
+    store, remote = open_store(fixture_store), sparql_server.endpoint()
+    if server_counts(remote) != local_counts(fixture_store):
+        publish(store, remote)
+    cases = [{}] + [s for s in SAMPLES if set(s) <= set(library()[name].params)]
+    for params in cases:
+        here, there = rows(store, name, **params), rows(remote, name, **params)
+        assert same_rows(there) == same_rows(here), (sparql_server.name, name, params)
+    if not library()[name].params:
+        assert here, name  # something to compare: the fixture store answers every query
 
 
 def test_cli_json_through_the_endpoint_equals_the_local_json(published, fixture_store, capsys):
