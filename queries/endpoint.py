@@ -153,6 +153,11 @@ class Endpoint:
         found = [str(value) for value in _column(self._query(text, "SELECT", []), "graph") if value is not None]
         return [*found, METADATA_GRAPH] if found else []
 
+    def graphs_under(self, prefix: str) -> list[str]:
+        """The server's named graphs whose IRI starts with ``prefix``."""
+        text = f"SELECT DISTINCT ?graph WHERE {{ GRAPH ?graph {{ }} FILTER(STRSTARTS(STR(?graph), {_string(prefix)})) }}"
+        return sorted(str(value) for value in _column(self._query(text, "SELECT", []), "graph") if value is not None)
+
     def count(self, graph: str) -> int:
         """How many triples the server holds in ``graph``."""
         result = self._query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{_iri(graph)}> {{ ?s ?p ?o }} }}", "SELECT", [])
@@ -432,6 +437,11 @@ def _server_message(text: str) -> str:
     except (ValueError, SyntaxError):
         return body.strip()
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _string(value: str) -> str:
+    """``value`` as a SPARQL string literal (pyoxigraph's N-Triples writer escapes it)."""
+    return str(ox.Literal(value))
 
 
 def _iri(graph: str) -> str:

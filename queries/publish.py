@@ -95,6 +95,10 @@ def publish(
     temporary = {graph: f"{run}{index}" for index, graph in enumerate(names)}
     result.atomic = _accepts_updates(target, run)
     if result.atomic:
+        leftovers = target.graphs_under(PUBLISHING)  # from a publish that was stopped
+        if leftovers:
+            say(f"removing {len(leftovers)} temporary graph(s) left by an unfinished publish")
+            target.update(" ;\n".join(f"DROP SILENT GRAPH <{graph}>" for graph in leftovers))
         try:
             for published in result.graphs:
                 say(f"uploading {published.graph}")

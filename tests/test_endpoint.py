@@ -14,6 +14,7 @@ import time
 import urllib.parse
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -454,3 +455,57 @@ def test_credentials_are_not_carried_to_where_a_redirect_points(fixture_store):
     assert server.seen and all(headers.get("Authorization") == f"Bearer tok-{SECRET}" for headers in server.seen)
     assert elsewhere.seen  # the query's redirect was followed ...
     assert all("Authorization" not in headers for _, _, headers, _ in elsewhere.seen)  # ... without the token
+
+
+# --- a server that dies mid-publish (a real oxigraph serve, killed) ---------------------------------
+
+
+@pytest.mark.parametrize("stop_at", ["uploading https://w3id.org/attack-kg/graph/d3fend", "putting the graphs in place"])
+def test_a_server_killed_mid_publish_answers_as_before(tmp_path, fixture_store, fixtures, stop_at, capsys):
+    from conftest import oxigraph_binary, start_oxigraph
+
+    if not Path(oxigraph_binary()).exists():
+        pytest.skip("the oxigraph server is not installed")
+    smaller = tmp_path / "smaller"
+    build_store(smaller, attack_paths=[fixtures / "attack" / "small-enterprise-2.1.json"])
+    server, url = start_oxigraph(tmp_path)
+    try:
+        assert publish(open_store(smaller), endpoint(url)).ok
+        before = rows(endpoint(url), "sources")
+
+        def kill_midway(message: str) -> None:
+            if message.startswith(stop_at):
+                server.kill()
+                server.wait()
+
+        with pytest.raises(EndpointError, match="cannot reach the server"):
+            publish(open_store(fixture_store), endpoint(url, timeout=10), progress=kill_midway)
+        assert server.poll() is not None  # it was killed midway
+    finally:
+        server.kill()
+        server.wait()
+    server, url = start_oxigraph(tmp_path)  # the same database, restarted
+    try:
+        published_counts = {g: n for g, n in server_counts(url).items() if not g.startswith(PUBLISHING)}
+        assert published_counts == local_counts(smaller)
+        assert rows(endpoint(url), "sources") == before
+        assert main(["query", "sources", "--endpoint", url]) == 0
+        assert "warning" not in capsys.readouterr().err
+        # The next publish succeeds and leaves no temporary graph behind.
+        assert publish(open_store(fixture_store), endpoint(url)).ok
+        assert server_counts(url) == local_counts(fixture_store)
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_query_warns_when_a_publish_did_not_finish(published, capsys):
+    """The metadata graph lists a graph the server does not hold (a non-atomic publish stopped)."""
+    remote = published.endpoint()
+    sigma = next(g for g in remote.published_graphs() if "/sigma/" in g)
+    remote.update(f"DROP SILENT GRAPH <{sigma}>")
+    assert main(["query", "sources", *published.query_args]) == 0
+    assert "warning: a publish did not finish" in capsys.readouterr().err
+    remote.update(f"DROP SILENT GRAPH <{METADATA_GRAPH}>")
+    assert main(["query", "sources", *published.query_args]) == 0
+    assert "warning: the server has no attack-kg metadata graph" in capsys.readouterr().err
