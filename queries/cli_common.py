@@ -36,11 +36,12 @@ def store_option(parser: argparse.ArgumentParser) -> None:
 
 
 ENDPOINT_HELP = (
-    "SPARQL server URLs: --endpoint BASE uses Oxigraph's layout, queries at BASE/query and the Graph Store at\n"
-    "BASE/store (a URL ending in /query is taken as the query URL). Other servers: give --query-url (and\n"
-    "--store-url to publish), e.g. Fuseki .../ds/sparql and .../ds/data. Credentials come from the environment,\n"
-    "never from the command line, and are never printed: ATTACK_KG_ENDPOINT_TOKEN (bearer token), or\n"
-    "ATTACK_KG_ENDPOINT_USER and ATTACK_KG_ENDPOINT_PASSWORD (HTTP basic)."
+    "SPARQL server URLs: --endpoint BASE uses Oxigraph's layout, queries at BASE/query, the Graph Store at\n"
+    "BASE/store and updates at BASE/update (a URL ending in /query is taken as the query URL). Other servers:\n"
+    "give --query-url (and --store-url to publish; updates go to the query URL unless --update-url), e.g.\n"
+    "Virtuoso BASE/sparql and BASE/sparql-graph-crud; Fuseki .../ds/sparql, .../ds/data and .../ds/update.\n"
+    "Credentials come from the environment, never from the command line, and are never printed:\n"
+    "ATTACK_KG_ENDPOINT_TOKEN (bearer token), or ATTACK_KG_ENDPOINT_USER and ATTACK_KG_ENDPOINT_PASSWORD (HTTP basic)."
 )
 
 

@@ -51,10 +51,12 @@ def _publish_parser(commands) -> None:
     publish = commands.add_parser(
         "publish",
         help="upload the store's graphs to a SPARQL server (Graph Store Protocol)",
-        description="Upload each named graph of the store, the metadata graph last, to a SPARQL 1.1 server "
-        "with the Graph Store HTTP Protocol (PUT ...?graph=IRI, N-Triples), so that publishing again replaces "
-        "them; graphs an earlier publish listed that the store no longer has are deleted (--keep-stale keeps "
-        "them). Then a COUNT query per graph checks the server holds as many triples; a difference exits 1.",
+        description="Upload each named graph of the store to a SPARQL 1.1 server so that a failure changes "
+        "nothing published: each graph goes up under a temporary name (Graph Store HTTP Protocol, N-Triples, in "
+        "chunks of 20,000 triples) and its count is checked; then one SPARQL Update moves them all in place, the "
+        "metadata graph last. Publishing again replaces; graphs an earlier publish listed that the store no longer "
+        "has are removed (--keep-stale keeps them). A server that takes no SPARQL Update gets the graphs one by "
+        "one, with a warning that the publish is not atomic. Exit 1, with no success line, on any failure.",
         epilog="Example:\n  oxigraph serve --location server-data --bind 127.0.0.1:7878 &\n"
         "  attack-kg publish --endpoint http://127.0.0.1:7878 --store S\n"
         "  attack-kg query countermeasures --param technique=T1204.001 --endpoint http://127.0.0.1:7878\n\n"

@@ -1,11 +1,15 @@
-"""A remote SPARQL 1.1 server: queries through SPARQLWrapper, publishing with the Graph Store Protocol.
+"""A remote SPARQL 1.1 server: queries through SPARQLWrapper, the Graph Store Protocol and SPARQL
+Update for publishing (:mod:`attackkg.queries.publish`), all HTTP through one helper
+(:mod:`attackkg.builders.http_client`).
 
 Any SPARQL 1.1 server works through the standard protocols (Oxigraph, Apache Jena Fuseki,
 GraphDB, Virtuoso, Amazon Neptune); only the URLs differ. :func:`endpoint` takes a base URL
-and uses Oxigraph's layout, ``BASE/query`` for queries and ``BASE/store`` for the Graph Store
-(a URL already ending in ``/query`` is taken as the query URL); ``query_url`` and
-``store_url`` name them directly for other servers (Fuseki: ``.../ds/sparql`` and
-``.../ds/data``; GraphDB: ``.../repositories/R`` and ``.../repositories/R/rdf-graphs/service``).
+and uses Oxigraph's layout, ``BASE/query`` for queries, ``BASE/store`` for the Graph Store and
+``BASE/update`` for updates (a URL already ending in ``/query`` is taken as the query URL);
+``query_url``, ``store_url`` and ``update_url`` name them directly for other servers (Virtuoso:
+``BASE/sparql`` and ``BASE/sparql-graph-crud``, updates at the query URL; Fuseki: ``.../ds/sparql``,
+``.../ds/data`` and ``.../ds/update``; GraphDB: ``.../repositories/R`` and
+``.../repositories/R/rdf-graphs/service``).
 
 Queries see the same graphs as on the local store, where the default graph is the union of
 all named graphs: each query is sent with one ``default-graph-uri`` and one
