@@ -6,16 +6,16 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import pyoxigraph as ox
-import rdflib
-from oxrdflib import OxigraphStore
-from oxrdflib._converter import from_ox, to_ox
 
+# Re-exported for the builders: where pyoxigraph meets rdflib (bulk loading, term conversion) is one
+# module, builders/oxstore.py.
+from attackkg.builders.oxstore import add_triples as add_triples
+from attackkg.builders.oxstore import to_rdflib as to_rdflib
 from attackkg.ontology.namespaces import AKG, DCTERMS, RDF, RDFS, XSD
 
 
@@ -138,41 +138,3 @@ def typed(value: str, datatype: str) -> ox.Literal:
 
 def boolean(value: bool) -> ox.Literal:
     return typed("true" if value else "false", "boolean")
-
-
-# --- into a graph ------------------------------------------------------------------------------
-
-
-_XSD_STRING = XSD + "string"
-
-
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Identifier:
-    """A pyoxigraph term as rdflib's, plain strings as plain literals (``Literal("x")``)."""
-    if isinstance(term, ox.Literal) and term.language is None and term.datatype.value == _XSD_STRING:
-        return rdflib.Literal(term.value)
-    return from_ox(term)
-
-
-def add_triples(graph: rdflib.Graph, triples: Iterable[ox.Triple]) -> int:
-    """Add pyoxigraph triples to ``graph``; returns how many were given.
-
-    On an Oxigraph-backed graph (``oxrdflib``) they are bulk-loaded straight into the store as
-    quads of ``graph``'s named graph, which is what makes a build take seconds; on any other
-    rdflib graph they go through rdflib's own ``addN``.
-    """
-    store = graph.store
-    count = 0
-
-    def counted(items: Iterable):
-        nonlocal count
-        for item in items:
-            count += 1
-            yield item
-
-    if isinstance(store, OxigraphStore):
-        graph_name = to_ox(graph.identifier)
-        quads = (ox.Quad(t.subject, t.predicate, t.object, graph_name) for t in counted(triples))
-        store._inner.bulk_extend(quads)
-    else:
-        graph.addN((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), graph) for t in counted(triples))
-    return count

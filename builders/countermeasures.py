@@ -56,6 +56,7 @@ import rdflib
 
 from attackkg.builders.base import TYPE, InputError, Report, akg, text
 from attackkg.builders.d3fend_index import D3fendIndex
+from attackkg.builders.oxstore import oxigraph_of
 from attackkg.ontology.namespaces import (
     AKG,
     COUNTERMEASURES_GRAPH,
@@ -257,11 +258,9 @@ def _hierarchy(technique: str, classes: dict[str, str], children: dict[str, list
 
 
 def _as_store(target: ox.Store | rdflib.Dataset | rdflib.Graph) -> ox.Store:
-    if isinstance(target, ox.Store):
-        return target
-    inner = getattr(getattr(target, "store", None), "_inner", None)
-    if isinstance(inner, ox.Store):
-        return inner
+    held = oxigraph_of(target)
+    if held is not None:
+        return held
     raise TypeError("countermeasures needs a pyoxigraph Store or an Oxigraph-backed rdflib Dataset (oxrdflib)")
 
 

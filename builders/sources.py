@@ -32,15 +32,12 @@ local files only, with an error naming what is missing.
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import json
 import os
 import re
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,7 +49,7 @@ from typing import TextIO
 
 import platformdirs
 
-from attackkg.builders import registry
+from attackkg.builders import http_client, registry
 from attackkg.builders.base import InputError, package_version, sha256_of, without_userinfo
 from attackkg.builders.files import write_text
 
@@ -62,7 +59,6 @@ PINS_FILE = "pins.json"
 LOCK_FORMAT = 1
 DOMAINS = ("enterprise", "mobile", "ics")
 TIMEOUT = 60.0  # seconds without data before a download is abandoned
-CHUNK = 1 << 16
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]")
@@ -448,54 +444,27 @@ def _download(source: Source, url: str, target: Path, timeout: float, meter: Tex
 
 
 def _stream(source: Source, url: str, out, timeout: float, meter: TextIO | None) -> str:
-    """Copy the response body to ``out``; returns its SHA-256. Every failure is a SourceError."""
-    version = package_version()
-    if urllib.parse.urlsplit(url).username is not None:
-        raise SourceError("a user name or password in the URL is not sent; use a URL without one", source.key, url)
-    request = urllib.request.Request(url, headers={"User-Agent": f"attack-kg/{version}"})
-    digest = hashlib.sha256()
-    received = 0
+    """Copy the response body to ``out`` (:mod:`attackkg.builders.http_client`); returns its SHA-256.
+    Every failure is a SourceError."""
+    headers = {"User-Agent": f"attack-kg/{package_version()}"}
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else None
-            progress = _Meter(meter, f"{source.key} {source.version}", expected)
-            if expected is not None and expected > MAX_DOWNLOAD:
-                raise SourceError(
-                    f"the server announces {expected} bytes, over the {MAX_DOWNLOAD} limit", source.key, url
-                )
-            while chunk := response.read(CHUNK):
-                if received + len(chunk) > MAX_DOWNLOAD:
-                    raise SourceError(f"more than {MAX_DOWNLOAD} bytes; not a release of this source", source.key, url)
-                digest.update(chunk)
-                out.write(chunk)
-                received += len(chunk)
-                progress(received)
-            progress.done(received)
-    except urllib.error.HTTPError as error:
-        raise SourceError(f"HTTP {error.code} {error.reason}", source.key, url) from None
-    except urllib.error.URLError as error:
-        reason = error.reason
-        if isinstance(reason, TimeoutError):
-            raise SourceError(f"no answer within {timeout:g} s", source.key, url) from None
-        raise SourceError(
-            f"cannot connect: {getattr(reason, 'strerror', None) or reason} (no network? see --offline, "
-            f"--source {source.key}=PATH, ${MIRROR_ENV}, or build from files with {source_flags()})",
-            source.key,
-            url,
-        ) from None
-    except http.client.IncompleteRead as error:
-        got = received + len(error.partial)
-        raise SourceError(f"transfer cut short after {got} bytes", source.key, url) from None
-    except TimeoutError:
-        raise SourceError(f"stalled: no data for {timeout:g} s after {received} bytes", source.key, url) from None
-    except (http.client.HTTPException, ConnectionError) as error:
-        raise SourceError(f"transfer failed after {received} bytes: {error!r}", source.key, url) from None
-    except OSError as error:
-        raise SourceError(f"cannot write to the cache: {error.strerror or error}", source.key, url) from None
-    if expected is not None and received != expected:
-        raise SourceError(f"transfer cut short: received {received} of {expected} bytes", source.key, url)
-    return digest.hexdigest()
+        with http_client.open_url(url, headers=headers, timeout=timeout) as response:
+            progress = _Meter(meter, f"{source.key} {source.version}")
+            sha256 = http_client.copy(response, out, timeout=timeout, limit=MAX_DOWNLOAD, progress=progress)
+            progress.done()
+    except http_client.HttpError as error:
+        message = str(error)
+        if error.kind == "limit" and message.startswith("more than"):
+            message = f"more than {MAX_DOWNLOAD} bytes; not a release of this source"
+        elif error.kind == "connect":
+            message += (
+                f" (no network? see --offline, --source {source.key}=PATH, ${MIRROR_ENV}, "
+                f"or build from files with {source_flags()})"
+            )
+        elif error.kind == "write":
+            message = message.replace("cannot write", "cannot write to the cache")
+        raise SourceError(message, source.key, url) from None
+    return sha256
 
 
 def _record_path(target: Path) -> Path:
@@ -524,22 +493,23 @@ def _read_record(target: Path) -> dict:
 class _Meter:
     """``key version: 3.1 of 40.2 MB`` rewritten in place on a terminal, at most 5 times a second."""
 
-    def __init__(self, stream: TextIO | None, label: str, total: int | None) -> None:
-        self.stream, self.label, self.total = stream, label, total
-        self.last = 0.0
+    def __init__(self, stream: TextIO | None, label: str) -> None:
+        self.stream, self.label = stream, label
+        self.last, self.received = 0.0, 0
 
-    def __call__(self, received: int) -> None:
+    def __call__(self, received: int, total: int | None) -> None:
+        self.received = received
         now = time.monotonic()
         if self.stream is None or now - self.last < 0.2:
             return
         self.last = now
-        of = f" of {self.total / 1e6:.1f}" if self.total else ""
+        of = f" of {total / 1e6:.1f}" if total else ""
         self.stream.write(f"\rattack-kg: {self.label}: {received / 1e6:.1f}{of} MB ")
         self.stream.flush()
 
-    def done(self, received: int) -> None:
+    def done(self) -> None:
         if self.stream is not None and self.last:
-            self.stream.write(f"\rattack-kg: {self.label}: {received / 1e6:.1f} MB, done\n")
+            self.stream.write(f"\rattack-kg: {self.label}: {self.received / 1e6:.1f} MB, done\n")
             self.stream.flush()
 
 

@@ -32,11 +32,10 @@ from pathlib import Path
 import platformdirs
 import pyoxigraph as ox
 import rdflib
-from oxrdflib import OxigraphStore
 
 from attackkg.builders.base import InputError
 from attackkg.builders.files import os_reason, write_text
-from attackkg.ontology.namespaces import PREFIXES
+from attackkg.builders.oxstore import dataset
 
 CURRENT = "current"
 GENERATION_PREFIX = "gen-"
@@ -82,10 +81,7 @@ def open_store(store_dir: str | os.PathLike | None = None) -> ox.Store:
 
 def as_dataset(store: ox.Store) -> rdflib.Dataset:
     """An rdflib Dataset over a pyoxigraph Store (oxrdflib): queries see the union of the named graphs, the project's prefixes are bound."""
-    dataset = rdflib.Dataset(store=OxigraphStore(store=store), default_union=True)
-    for prefix, namespace in PREFIXES.items():
-        dataset.bind(prefix, namespace)
-    return dataset
+    return dataset(store)
 
 
 def open_dataset(store_dir: str | os.PathLike | None = None) -> rdflib.Dataset:

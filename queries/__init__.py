@@ -118,7 +118,6 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_READ_API, *_RENAMED})
 
 
-_XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
 _HEADER = re.compile(r"^#\s*(summary|param|columns)\s*([\w-]*)\s*:\s*(.*)$")
 VARNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
@@ -420,11 +419,11 @@ def run_local(store: ox.Store, prepared: Prepared, attack_version: str | None = 
 
 
 def _oxigraph_store(target) -> ox.Store:
-    if isinstance(target, ox.Store):
-        return target
-    inner = getattr(getattr(target, "store", None), "_inner", None)
-    if isinstance(inner, ox.Store):
-        return inner
+    from attackkg.builders.oxstore import oxigraph_of
+
+    store = oxigraph_of(target)
+    if store is not None:
+        return store
     raise TypeError(
         f"cannot query {type(target).__name__}: give a pyoxigraph Store, an rdflib Dataset over one, or an Endpoint"
     )
@@ -434,13 +433,9 @@ def to_rdflib(answer) -> rdflib.query.Result:
     """A pyoxigraph query answer as an rdflib Result (what rdflib's serializers take)."""
     import rdflib
     import rdflib.query
-    from oxrdflib._converter import from_ox as convert
 
-    def from_ox(term):
-        # A plain literal stays plain (as a server's JSON results give it), not ^^xsd:string.
-        if isinstance(term, ox.Literal) and term.datatype == _XSD_STRING:
-            return rdflib.Literal(term.value)
-        return convert(term)
+    # A plain literal stays plain (as a server's JSON results give it), not ^^xsd:string.
+    from attackkg.builders.oxstore import to_rdflib as from_ox
 
     if isinstance(answer, ox.QueryBoolean):
         result = rdflib.query.Result("ASK")

@@ -54,11 +54,12 @@ def store_option(parser: argparse.ArgumentParser) -> None:
 
 
 ENDPOINT_HELP = (
-    "SPARQL server URLs: --endpoint BASE uses Oxigraph's layout, queries at BASE/query and the Graph Store at\n"
-    "BASE/store (a URL ending in /query is taken as the query URL). Other servers: give --query-url (and\n"
-    "--store-url to publish), e.g. Fuseki .../ds/sparql and .../ds/data. Credentials come from the environment,\n"
-    "never from the command line, and are never printed: ATTACK_KG_ENDPOINT_TOKEN (bearer token), or\n"
-    "ATTACK_KG_ENDPOINT_USER and ATTACK_KG_ENDPOINT_PASSWORD (HTTP basic)."
+    "SPARQL server URLs: --endpoint BASE uses Oxigraph's layout, queries at BASE/query, the Graph Store at\n"
+    "BASE/store and updates at BASE/update (a URL ending in /query is taken as the query URL). Other servers:\n"
+    "give --query-url (and --store-url to publish; updates go to the query URL unless --update-url), e.g.\n"
+    "Virtuoso BASE/sparql and BASE/sparql-graph-crud; Fuseki .../ds/sparql, .../ds/data and .../ds/update.\n"
+    "Credentials come from the environment, never from the command line, and are never printed:\n"
+    "ATTACK_KG_ENDPOINT_TOKEN (bearer token), or ATTACK_KG_ENDPOINT_USER and ATTACK_KG_ENDPOINT_PASSWORD (HTTP basic)."
 )
 
 
@@ -76,6 +77,11 @@ def endpoint_options(parser: argparse.ArgumentParser, publish: bool = False) -> 
         parser.add_argument(
             "--store-url", metavar="URL", help="the server's Graph Store Protocol URL, when not BASE/store"
         )
+        parser.add_argument(
+            "--update-url",
+            metavar="URL",
+            help="the server's SPARQL Update URL, when not BASE/update (default with --query-url: the query URL)",
+        )
     parser.add_argument(
         "--timeout",
         metavar="SECONDS",
@@ -87,7 +93,8 @@ def endpoint_options(parser: argparse.ArgumentParser, publish: bool = False) -> 
 
 
 def write_result(result, fmt: str) -> None:
-    """Print a query result: a table, or a W3C SPARQL results format; Turtle for graphs."""
+    """Print a query result: a table, or a W3C SPARQL results format written by pyoxigraph's own
+    serializers (JSON, XML, CSV, TSV); Turtle for graphs."""
     out = sys.stdout
     if result.type in ("CONSTRUCT", "DESCRIBE"):
         out.write(result.graph.serialize(format="turtle"))
@@ -104,40 +111,21 @@ def write_result(result, fmt: str) -> None:
     if result.type == "ASK" and fmt in ("csv", "tsv"):  # the W3C CSV/TSV formats have no booleans
         print("true" if result.askAnswer else "false")
         return
-    if fmt == "tsv":  # rdflib has no TSV results serializer
-        out.write(_tsv(result))
-        return
-    data = result.serialize(format=fmt)
-    out.write(data.decode("utf-8") if isinstance(data, bytes) else data)
-    if fmt in ("json", "xml"):
-        out.write("\n")
-
-
-def _tsv(result) -> str:
-    """SPARQL 1.1 Query Results TSV: ``?var`` headers, each term in N-Triples syntax (tabs and
-    line breaks in literals escaped by pyoxigraph's serializer), an empty cell when unbound."""
     import pyoxigraph as ox
-    import rdflib
 
-    def term(value) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, rdflib.URIRef):
-            return str(ox.NamedNode(str(value)))
-        if isinstance(value, rdflib.BNode):
-            return f"_:{value}"
-        if value.language:
-            return str(ox.Literal(str(value), language=value.language))
-        if value.datatype is not None and str(value.datatype) != XSD_STRING:
-            return str(ox.Literal(str(value), datatype=ox.NamedNode(str(value.datatype))))
-        return str(ox.Literal(str(value)))
-
-    lines = ["\t".join(f"?{v}" for v in result.vars)]
-    lines += ["\t".join(term(row.get(v)) for v in result.vars) for row in result.bindings]
-    return "\n".join(lines) + "\n"
+    formats = {"json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV"}
+    answer = as_oxigraph_results(result)
+    data = answer.serialize(format=getattr(ox.QueryResultsFormat, formats[fmt])).decode("utf-8")
+    out.write(data if data.endswith("\n") else data + "\n")
 
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+def as_oxigraph_results(result):
+    """An rdflib SELECT or ASK Result as pyoxigraph's ``QuerySolutions``/``QueryBoolean``, which
+    serialize to every W3C results format (rdflib has no TSV writer; the same writer serves the
+    local store and an endpoint's answers). Passed through the W3C JSON format, which both read."""
+    import pyoxigraph as ox
+
+    return ox.parse_query_results(result.serialize(format="json"), ox.QueryResultsFormat.JSON)
 
 
 def _cell(value) -> str:

@@ -56,10 +56,12 @@ def _publish_parser(commands) -> None:
     publish = commands.add_parser(
         "publish",
         help="upload the store's graphs to a SPARQL server (Graph Store Protocol)",
-        description="Upload each named graph of the store, the metadata graph last, to a SPARQL 1.1 server "
-        "with the Graph Store HTTP Protocol (PUT ...?graph=IRI, N-Triples), so that publishing again replaces "
-        "them; graphs an earlier publish listed that the store no longer has are deleted (--keep-stale keeps "
-        "them). Then a COUNT query per graph checks the server holds as many triples; a difference exits 1.",
+        description="Upload each named graph of the store to a SPARQL 1.1 server so that a failure changes "
+        "nothing published: each graph goes up under a temporary name (Graph Store HTTP Protocol, N-Triples, in "
+        "chunks of 20,000 triples) and its count is checked; then one SPARQL Update moves them all in place, the "
+        "metadata graph last. Publishing again replaces; graphs an earlier publish listed that the store no longer "
+        "has are removed (--keep-stale keeps them). A server that takes no SPARQL Update gets the graphs one by "
+        "one, with a warning that the publish is not atomic. Exit 1, with no success line, on any failure.",
         epilog="Example:\n  oxigraph serve --location server-data --bind 127.0.0.1:7878 &\n"
         "  attack-kg publish --endpoint http://127.0.0.1:7878 --store S\n"
         "  attack-kg query countermeasures --param technique=T1204.001 --endpoint http://127.0.0.1:7878\n\n"
@@ -78,7 +80,7 @@ def _publish_parser(commands) -> None:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from attackkg.queries import library, resolve, run
+    from attackkg.queries import library, query_form, resolve, run
 
     if args.list:
         for name, named in library().items():
@@ -100,6 +102,10 @@ def _cmd_query(args: argparse.Namespace) -> int:
         if args.store is not None:
             raise InputError("give --store (the local store) or --endpoint (a SPARQL server), not both")
         target = _endpoint(args)
+        query_form(named)  # an update is refused before anything is sent, the check included
+        warning = target.publish_warning()
+        if warning:
+            print(f"attack-kg: warning: {warning}", file=sys.stderr)
     else:
         target = local_target(args)
     result = run(target, named, **params)
@@ -131,39 +137,36 @@ def _endpoint(args: argparse.Namespace):
         args.endpoint,
         query_url=args.query_url,
         store_url=getattr(args, "store_url", None),
+        update_url=getattr(args, "update_url", None),
         timeout=args.timeout,
     )
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
     from attackkg.builders.store import open_store
-    from attackkg.queries.endpoint import publish
+    from attackkg.queries.publish import publish
 
     if not (args.endpoint or args.store_url):
         raise InputError("publish needs the server: --endpoint BASE (Oxigraph layout) or --store-url and --query-url")
     target = _endpoint(args)
     progress = Progress(not args.quiet and (args.progress or sys.stderr.isatty()))
-    result = publish(open_store(args.store), target, prune=not args.keep_stale, progress=progress)
-    if not args.quiet:
-        columns = ["graph", "triples", "on server", "seconds"]
-        table = [
-            [g.graph, str(g.triples), "" if g.server_triples is None else str(g.server_triples), f"{g.seconds:.1f}"]
-            for g in result.graphs
-        ]
-        print(format_table(columns, table, width=80))
-        for graph in result.removed:
-            print(f"removed {graph} (an earlier publish; no longer in the store)")
-        print(
-            f"published {result.triples} triples in {len(result.graphs)} graphs to {target.safe_store_url} "
-            f"in {result.seconds:.1f} s"
-        )
-    if not result.ok:
-        wrong = [g for g in result.graphs if not g.ok]
-        for g in wrong:
+    warn = lambda message: print(f"attack-kg: warning: {message}", file=sys.stderr)  # noqa: E731
+    result = publish(open_store(args.store), target, prune=not args.keep_stale, progress=progress, warn=warn)
+    if not result.ok:  # no success line: say which graphs differ
+        for g in (g for g in result.graphs if not g.ok):
             print(
                 f"attack-kg: {g.graph}: the server holds {g.server_triples} triples, the store {g.triples}",
                 file=sys.stderr,
             )
         return 1
+    if not args.quiet:
+        columns = ["graph", "triples", "on server", "seconds"]
+        table = [[g.graph, str(g.triples), str(g.server_triples), f"{g.seconds:.1f}"] for g in result.graphs]
+        print(format_table(columns, table, width=80))
+        for graph in result.removed:
+            print(f"removed {graph} (an earlier publish; no longer in the store)")
+        print(
+            f"published {result.triples} triples in {len(result.graphs)} graphs to {target.safe_store_url} "
+            f"in {result.seconds:.1f} s" + ("" if result.atomic else " (not atomic: the server takes no updates)")
+        )
     return 0
-

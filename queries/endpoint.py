@@ -1,11 +1,15 @@
-"""A remote SPARQL 1.1 server: queries through SPARQLWrapper, publishing with the Graph Store Protocol.
+"""A remote SPARQL 1.1 server: queries through SPARQLWrapper, the Graph Store Protocol and SPARQL
+Update for publishing (:mod:`attackkg.queries.publish`), all HTTP through one helper
+(:mod:`attackkg.builders.http_client`).
 
 Any SPARQL 1.1 server works through the standard protocols (Oxigraph, Apache Jena Fuseki,
 GraphDB, Virtuoso, Amazon Neptune); only the URLs differ. :func:`endpoint` takes a base URL
-and uses Oxigraph's layout, ``BASE/query`` for queries and ``BASE/store`` for the Graph Store
-(a URL already ending in ``/query`` is taken as the query URL); ``query_url`` and
-``store_url`` name them directly for other servers (Fuseki: ``.../ds/sparql`` and
-``.../ds/data``; GraphDB: ``.../repositories/R`` and ``.../repositories/R/rdf-graphs/service``).
+and uses Oxigraph's layout, ``BASE/query`` for queries, ``BASE/store`` for the Graph Store and
+``BASE/update`` for updates (a URL already ending in ``/query`` is taken as the query URL);
+``query_url``, ``store_url`` and ``update_url`` name them directly for other servers (Virtuoso:
+``BASE/sparql`` and ``BASE/sparql-graph-crud``, updates at the query URL; Fuseki: ``.../ds/sparql``,
+``.../ds/data`` and ``.../ds/update``; GraphDB: ``.../repositories/R`` and
+``.../repositories/R/rdf-graphs/service``).
 
 Queries see the same graphs as on the local store, where the default graph is the union of
 all named graphs: each query is sent with one ``default-graph-uri`` and one
@@ -16,7 +20,8 @@ VALUES block of escaped RDF terms (:func:`attackkg.queries.prepare`), as on the 
 From Python (a notebook), the same calls as on the local store::
 
     from attackkg.queries import rows
-    from attackkg.queries.endpoint import endpoint, publish
+    from attackkg.queries.endpoint import endpoint
+    from attackkg.queries.publish import publish
     server = endpoint("http://localhost:7878")
     publish(open_store(), server)
     rows(server, "countermeasures", technique="T1204.001")
@@ -32,20 +37,18 @@ from __future__ import annotations
 import base64
 import os
 import re
-import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from attackkg.builders import http_client
 from attackkg.builders.base import InputError, without_userinfo
-from attackkg.ontology.namespaces import AKG, METADATA_GRAPH
+from attackkg.ontology.namespaces import AKG, METADATA_GRAPH, VOID
 
 if TYPE_CHECKING:
     import rdflib.query
@@ -80,6 +83,8 @@ class Endpoint:
 
     query_url: str
     store_url: str | None = None
+    # Where SPARQL 1.1 Update goes (publish puts uploaded graphs in place with MOVE); None: none.
+    update_url: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     environ: Mapping[str, str] | None = None  # default: os.environ
     # The graphs queries see (default-graph-uri and named-graph-uri); None: those the server's
@@ -90,9 +95,42 @@ class Endpoint:
     # --- queries -----------------------------------------------------------------------------
 
     def query(self, prepared: Prepared) -> rdflib.query.Result:
-        """Run a prepared query (:func:`attackkg.queries.prepare`); an rdflib Result."""
+        """Run a prepared query (:func:`attackkg.queries.prepare`); an rdflib Result.
+
+        Raises :class:`EndpointError` when the answer is not one to this query: another form
+        (rows for an ASK), or rows whose variables are not the ones the query selects.
+        """
         graphs = [] if prepared.own_dataset else self.dataset_graphs()
-        return self._query(prepared.text, prepared.form, graphs)
+        result = self._query(prepared.text, prepared.form, graphs)
+        _check_answer(prepared, result, self.safe_query_url)
+        return result
+
+    def publish_warning(self) -> str | None:
+        """Why the graphs queries see may not be a whole publish, or None when they are.
+
+        Said when the server has no attack-kg metadata graph (nothing published there, or a
+        publish stopped before writing it), or when the metadata graph lists a non-empty graph
+        the server does not hold (a publish that did not finish).
+        """
+        if self.graphs is not None:
+            return None
+        if not self.dataset_graphs():
+            return (
+                "the server has no attack-kg metadata graph (nothing was published there, or a publish did not "
+                "finish): queries see the server's own default graph"
+            )
+        text = (
+            f"SELECT ?graph WHERE {{ GRAPH <{METADATA_GRAPH}> {{ ?graph <{AKG}sourceKind> ?kind ; "
+            f"<{VOID}triples> ?triples }} FILTER(?triples > 0) "
+            "FILTER NOT EXISTS { GRAPH ?graph { ?s ?p ?o } } }"
+        )
+        missing = sorted(str(g) for g in _column(self._query(text, "SELECT", []), "graph") if g is not None)
+        if missing:
+            return (
+                f"a publish did not finish: the metadata graph lists {len(missing)} graph(s) the server does not "
+                f"hold ({missing[0]}{', ...' if len(missing) > 1 else ''}); answers may be incomplete"
+            )
+        return None
 
     def dataset_graphs(self) -> list[str]:
         """The graphs a query sees: ``graphs`` if given, else :meth:`published_graphs` (read once)."""
@@ -101,6 +139,10 @@ class Endpoint:
         if self._found is None:
             self._found = self.published_graphs()
         return list(self._found)
+
+    def forget_dataset(self) -> None:
+        """Read the graphs to query from the metadata graph again at the next query (after a publish)."""
+        self._found = None
 
     def published_graphs(self) -> list[str]:
         """The graphs attack-kg published here: those the metadata graph lists, and itself last.
@@ -114,6 +156,11 @@ class Endpoint:
         )
         found = [str(value) for value in _column(self._query(text, "SELECT", []), "graph") if value is not None]
         return [*found, METADATA_GRAPH] if found else []
+
+    def graphs_under(self, prefix: str) -> list[str]:
+        """The server's named graphs whose IRI starts with ``prefix``."""
+        text = f"SELECT DISTINCT ?graph WHERE {{ GRAPH ?graph {{ }} FILTER(STRSTARTS(STR(?graph), {_string(prefix)})) }}"
+        return sorted(str(value) for value in _column(self._query(text, "SELECT", []), "graph") if value is not None)
 
     def count(self, graph: str) -> int:
         """How many triples the server holds in ``graph``."""
@@ -143,17 +190,27 @@ class Endpoint:
         for graph in graphs:
             client.addDefaultGraph(graph)
             client.addNamedGraph(graph)
-        for name, value in self._auth_headers().items():
+        credentials = self._auth_headers()
+        for name, value in credentials.items():
             client.addCustomHttpHeader(name, value)
+        if credentials:
+            # SPARQLWrapper opens through urllib's installed opener: make it drop credentials on a
+            # redirect to another host (see builders/http_client.py).
+            http_client.install_redirect_guard()
         started = time.perf_counter()
         try:
             answer = client.query()
-            body = answer.response.read(MAX_ANSWER + 1)
-            content_type = answer.response.headers.get("Content-Type", "")
+            with answer.response as response:
+                body = http_client.read(response, timeout=self.timeout, limit=MAX_ANSWER)
+                content_type = response.headers.get("Content-Type", "")
+        except http_client.HttpError as error:
+            if error.kind == "limit":
+                raise EndpointError(
+                    f"the answer is larger than {MAX_ANSWER} bytes; not read", path=self.safe_query_url
+                ) from None
+            raise self._error(error, started) from None
         except Exception as error:  # SPARQLWrapper's, urllib's and socket errors alike
             raise self._error(error, started) from None
-        if len(body) > MAX_ANSWER:
-            raise EndpointError(f"the answer is larger than {MAX_ANSWER} bytes; not read", path=self.safe_query_url)
         return _parse_answer(body, content_type, form, self.safe_query_url)
 
     # --- Graph Store Protocol ----------------------------------------------------------------
@@ -161,6 +218,31 @@ class Endpoint:
     def put_graph(self, graph: str, body, length: int) -> None:
         """Replace ``graph`` on the server with the N-Triples in ``body`` (HTTP PUT)."""
         self._graph_store("PUT", graph, body, length)
+
+    def post_graph(self, graph: str, body, length: int) -> None:
+        """Add the N-Triples in ``body`` to ``graph`` on the server (HTTP POST)."""
+        self._graph_store("POST", graph, body, length)
+
+    def update(self, text: str) -> None:
+        """Send a SPARQL 1.1 Update request to :attr:`update_url` (attack-kg's own publishing only:
+        user queries never reach here, :func:`attackkg.queries.query_form` refuses updates)."""
+        if not self.update_url:
+            raise EndpointError("no SPARQL Update URL: give --endpoint BASE or --update-url URL")
+        body = urllib.parse.urlencode({"update": text}).encode()
+        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"}
+        started = time.perf_counter()
+        try:
+            with http_client.open_url(
+                self.update_url,
+                method="POST",
+                data=body,
+                headers=headers,
+                credentials=self._auth_headers(),
+                timeout=self.timeout,
+            ) as response:
+                http_client.read(response, timeout=self.timeout, limit=MAX_ANSWER)
+        except http_client.HttpError as error:
+            raise self._error(error, started, url=without_userinfo(self.update_url)) from None
 
     def delete_graph(self, graph: str) -> None:
         """Remove ``graph`` from the server (HTTP DELETE); a graph already gone is fine."""
@@ -170,24 +252,23 @@ class Endpoint:
             if " 404 " not in f" {error} ":
                 raise
 
-    def _graph_store(self, method: str, graph: str, body, length: int) -> None:
+    def _graph_store(self, method: str, graph: str, body, length: int, content_type: str = GRAPH_CONTENT_TYPE) -> None:
         if not self.store_url:
             raise EndpointError("no Graph Store URL: give --endpoint BASE or --store-url URL")
         separator = "&" if "?" in self.store_url else "?"
         url = f"{self.store_url}{separator}graph={urllib.parse.quote(graph, safe='')}"
         headers = {"User-Agent": USER_AGENT}
         if body is not None:
-            headers["Content-Type"] = GRAPH_CONTENT_TYPE
+            headers["Content-Type"] = content_type
             headers["Content-Length"] = str(length)
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
-        for name, value in self._auth_headers().items():
-            request.add_unredirected_header(name, value)  # never carried to where a redirect points
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
-        except Exception as error:
-            raise self._error(error, started, url=without_userinfo(self.store_url)) from None
+            with http_client.open_url(
+                url, method=method, data=body, headers=headers, credentials=self._auth_headers(), timeout=self.timeout
+            ) as response:
+                http_client.read(response, timeout=self.timeout, limit=MAX_ANSWER)
+        except http_client.HttpError as error:
+            raise self._error(error, started, url=self.safe_store_url) from None
 
     # --- credentials and errors --------------------------------------------------------------
 
@@ -226,32 +307,22 @@ class Endpoint:
     def _error(self, error: BaseException, started: float, url: str | None = None) -> EndpointError:
         where = url or self.safe_query_url
         waited = time.perf_counter() - started
-        status = getattr(error, "code", None)
-        detail = ""
-        if isinstance(error, urllib.error.HTTPError):
-            try:
-                detail = error.read().decode("utf-8", "replace")
-            except Exception:
-                detail = ""
-            reason = f"HTTP {error.code} {error.reason}"
-        elif status is not None:
-            reason = f"HTTP {status}"
-        elif _is_timeout(error):
-            reason = f"no answer within {self.timeout:g} s (timed out)"
-        elif isinstance(error, urllib.error.URLError):
-            reason = f"cannot reach the server ({error.reason})"
+        name = type(error).__name__
+        # SPARQLWrapper's own exceptions carry the status in their class and the body in .msg
+        statuses = {
+            "QueryBadFormed": "HTTP 400 Bad Request",
+            "Unauthorized": "HTTP 401 Unauthorized",
+            "EndPointNotFound": "HTTP 404 Not Found",
+            "URITooLong": "HTTP 414 URI Too Long",
+            "EndPointInternalError": "HTTP 500 Internal Server Error",
+        }
+        if name in statuses:
+            reason, detail = statuses[name], _server_message(str(error))
         else:
-            # SPARQLWrapper's own exceptions carry the status in their class and the body in .msg
-            name = type(error).__name__
-            statuses = {
-                "QueryBadFormed": "HTTP 400 Bad Request",
-                "Unauthorized": "HTTP 401 Unauthorized",
-                "EndPointNotFound": "HTTP 404 Not Found",
-                "URITooLong": "HTTP 414 URI Too Long",
-                "EndPointInternalError": "HTTP 500 Internal Server Error",
-            }
-            reason = statuses.get(name, f"{name}")
-            detail = _server_message(str(error)) if name in statuses else str(error)
+            failed = http_client.failure(error, self.timeout)
+            reason, detail = str(failed), failed.detail
+            if failed.kind == "connect":
+                reason = f"cannot reach the server ({reason.removeprefix('cannot connect: ')})"
         detail = " ".join(detail.split())[:300]
         message = f"{reason}" + (f": {detail}" if detail else "")
         if waited > 1 and "timed out" not in message:
@@ -264,14 +335,17 @@ def endpoint(
     *,
     query_url: str | None = None,
     store_url: str | None = None,
+    update_url: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     environ: Mapping[str, str] | None = None,
     graphs: Sequence[str] | None = None,
 ) -> Endpoint:
     """An :class:`Endpoint` from a base URL (Oxigraph layout) and/or explicit URLs.
 
-    ``endpoint("http://localhost:7878")`` queries ``http://localhost:7878/query`` and publishes
-    to ``http://localhost:7878/store``; a URL ending in ``/query`` is the query URL itself.
+    ``endpoint("http://localhost:7878")`` queries ``http://localhost:7878/query``, publishes
+    to ``http://localhost:7878/store`` and sends updates to ``http://localhost:7878/update``; a
+    URL ending in ``/query`` is the query URL itself. Without a base URL, updates go to the query
+    URL (Virtuoso, GraphDB and Fuseki's dataset URL take both).
     """
     base = None
     if url:
@@ -281,98 +355,19 @@ def endpoint(
             base = base[: -len("/query")]
     if query_url:
         _check_url(query_url)
-    if store_url:
-        _check_url(store_url)
+    for given in (store_url, update_url):
+        if given:
+            _check_url(given)
     query_url = query_url or (f"{base}/query" if base else None)
     store_url = store_url or (f"{base}/store" if base else None)
+    update_url = update_url or (f"{base}/update" if base else query_url)
     if not query_url:
         raise EndpointError("give the server's base URL (--endpoint) or its query URL (--query-url)")
     if timeout <= 0:
         raise EndpointError(f"the timeout must be positive, not {timeout:g}")
-    return Endpoint(query_url=query_url, store_url=store_url, timeout=timeout, environ=environ, graphs=graphs)
-
-
-# --- publishing ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Published:
-    """One graph uploaded: how many triples here and on the server, and how long it took."""
-
-    graph: str
-    triples: int
-    server_triples: int | None = None
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.server_triples == self.triples
-
-
-@dataclass
-class PublishResult:
-    graphs: list[Published] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def triples(self) -> int:
-        return sum(g.triples for g in self.graphs)
-
-    @property
-    def ok(self) -> bool:
-        return all(g.ok for g in self.graphs)
-
-
-def publish(
-    store: ox.Store,
-    target: Endpoint,
-    *,
-    prune: bool = True,
-    progress: Callable[[str], None] | None = None,
-) -> PublishResult:
-    """Upload every named graph of ``store`` to ``target``'s Graph Store, then count them there.
-
-    Each graph is sent with HTTP PUT (SPARQL 1.1 Graph Store Protocol), which replaces what the
-    server held under that name, so publishing again replaces; the metadata graph goes last,
-    so it never lists a graph that is not there yet. Then a COUNT query per graph checks that
-    the server holds as many triples as the store. With ``prune``, graphs an earlier publish
-    listed in the server's metadata graph that this store no longer has (an older release) are
-    deleted. Raises :class:`EndpointError` when the server refuses or fails.
-    """
-    say = progress or (lambda message: None)
-    started = time.perf_counter()
-    result = PublishResult()
-    graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-    graphs = [g for g in graphs if g != METADATA_GRAPH] + ([METADATA_GRAPH] if METADATA_GRAPH in graphs else [])
-    previous = target.published_graphs() if prune else []
-    for graph in graphs:
-        say(f"uploading {graph}")
-        began = time.perf_counter()
-        with tempfile.TemporaryFile() as body:
-            count = _write_ntriples(store, graph, body)
-            length = body.tell()
-            body.seek(0)
-            target.put_graph(graph, body, length)
-        result.graphs.append(Published(graph=graph, triples=count, seconds=time.perf_counter() - began))
-    for stale in sorted(set(previous) - set(graphs)):
-        say(f"removing {stale} (no longer in the store)")
-        target.delete_graph(stale)
-        result.removed.append(stale)
-    target._found = None  # the metadata graph changed
-    say("counting the triples on the server")
-    for published in result.graphs:
-        published.server_triples = target.count(published.graph)
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _write_ntriples(store: ox.Store, graph: str, out) -> int:
-    """The triples of one named graph as N-Triples into ``out``; returns how many."""
-    name = ox.NamedNode(graph)
-    store.dump(out, ox.RdfFormat.N_TRIPLES, from_graph=name)
-    answer = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{_iri(graph)}> {{ ?s ?p ?o }} }}")
-    return int(next(iter(answer))["n"].value)
+    return Endpoint(
+        query_url=query_url, store_url=store_url, update_url=update_url, timeout=timeout, environ=environ, graphs=graphs
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -393,9 +388,38 @@ def _parse_answer(body: bytes, content_type: str, form: str, where: str) -> rdfl
             result = rdflib.query.Result("CONSTRUCT")
             result.graph = graph
             return result
-        return rdflib.query.Result.parse(io.BytesIO(body), format="json")
+        result = rdflib.query.Result.parse(io.BytesIO(body), format="json")
     except Exception as error:
         raise EndpointError(f"the server's answer is not valid SPARQL results: {error}"[:300], path=where) from None
+    if form == "ASK" and result.type == "SELECT" and [str(v).upper() for v in result.vars] == ["__ASK_RETVAL"]:
+        # Virtuoso answers ASK in JSON as one row of ?__ASK_RETVAL (1 or 0), or none when false.
+        values = [row.get(result.vars[0]) for row in result.bindings]
+        answer = rdflib.query.Result("ASK")
+        answer.askAnswer = any(value is not None and value.toPython() not in (0, False, "0") for value in values)
+        return answer
+    return result
+
+
+def _check_answer(prepared: Prepared, result: rdflib.query.Result, where: str) -> None:
+    """Refuse an answer that is not one to ``prepared``: another form, or other variables than the
+    query selects (read by planning it on an empty local store; a query Oxigraph cannot read is
+    not checked)."""
+    answered = "SELECT" if result.type == "SELECT" else result.type
+    if answered != prepared.form and {answered, prepared.form} != {"CONSTRUCT", "DESCRIBE"}:
+        raise EndpointError(f"the server answered a {prepared.form} query with a {answered} result", path=where)
+    if prepared.form != "SELECT":
+        return
+    try:
+        expected = [v.value for v in ox.Store().query(prepared.text).variables]
+    except (SyntaxError, ValueError, OSError):
+        return
+    found = [str(v) for v in result.vars or []]
+    if set(found) != set(expected):
+        shown = lambda names: ", ".join(f"?{n}" for n in names[:8]) or "none"  # noqa: E731
+        raise EndpointError(
+            f"the server's answer has other variables ({shown(found)}) than the query selects ({shown(expected)})",
+            path=where,
+        )
 
 
 def _column(result: rdflib.query.Result, name: str) -> list:
@@ -419,6 +443,11 @@ def _server_message(text: str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def _string(value: str) -> str:
+    """``value`` as a SPARQL string literal (pyoxigraph's N-Triples writer escapes it)."""
+    return str(ox.Literal(value))
+
+
 def _iri(graph: str) -> str:
     if re.search(r'[<>"{}|^`\\\x00-\x20]', graph):
         raise EndpointError(f"not an IRI: {graph!r}")
@@ -426,28 +455,15 @@ def _iri(graph: str) -> str:
 
 
 def _check_url(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise EndpointError(f"not an http(s) URL: {without_userinfo(url)!r}")
-
-
-def _is_timeout(error: BaseException) -> bool:
-    import socket
-
-    reason = getattr(error, "reason", None)
-    return isinstance(error, (TimeoutError, socket.timeout)) or isinstance(reason, (TimeoutError, socket.timeout))
+    try:
+        http_client.check_url(url)
+    except http_client.HttpError as error:
+        shown = without_userinfo(url) if "password" in str(error) else None  # which URL, without the password
+        raise EndpointError(str(error), path=shown) from None
 
 
 def _sparql_client(url: str):
-    """A SPARQLWrapper client that sends credentials to the endpoint only, never on to a URL it
-    redirects to (urllib carries ordinary headers across redirects, even to another host)."""
+    """A SPARQLWrapper client for ``url`` (its public API only)."""
     from SPARQLWrapper import SPARQLWrapper
 
-    class Client(SPARQLWrapper):
-        def _createRequest(self):
-            request = super()._createRequest()
-            for name in [key for key in request.headers if key.lower() == "authorization"]:
-                request.add_unredirected_header(name, request.headers.pop(name))
-            return request
-
-    return Client(url, agent=USER_AGENT)
+    return SPARQLWrapper(url, agent=USER_AGENT)

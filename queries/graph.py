@@ -257,9 +257,11 @@ def as_store(source: ox.Store | rdflib.Dataset | str | os.PathLike | None) -> ox
         from attackkg.builders.store import open_store
 
         return open_store(source)
-    inner = getattr(getattr(source, "store", None), "_inner", None)
-    if isinstance(inner, ox.Store):
-        return inner
+    from attackkg.builders.oxstore import oxigraph_of
+
+    held = oxigraph_of(source)
+    if held is not None:
+        return held
     raise TypeError("need a pyoxigraph Store, an Oxigraph-backed rdflib Dataset (oxrdflib) or a store folder")
 
 

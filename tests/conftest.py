@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -130,44 +131,168 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _missing(reason: str) -> None:
+    """A server the tests need is not installed: a failure under CI (CI=true), else a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether ``url`` answers 200 before ``process`` exits or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _stop(process: subprocess.Popen, seconds: float = 10) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def oxigraph_binary() -> str:
+    return shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+
+
+def start_oxigraph(root: Path, data: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """``oxigraph serve`` on a free 127.0.0.1 port over the database folder ``data`` (default
+    ``root/data``), logging to ``root/server.log``; the process and its base URL."""
+    data = data or root / "data"
+    for _attempt in range(3):  # another process may take the free port before the server binds it
+        port = _free_port()
+        with (root / "server.log").open("ab") as log:
+            command = [oxigraph_binary(), "serve", "--location", str(data), "--bind", f"127.0.0.1:{port}"]
+            server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        if _wait_for(f"{url}/query", server, 30):
+            return server, url
+        server.kill()
+        server.wait()
+    pytest.fail(f"oxigraph serve did not start: {(root / 'server.log').read_text(errors='replace')[-500:]}")
+
+
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory) -> Iterator[str]:
     """``oxigraph serve`` (PyPI package oxigraph) on a free 127.0.0.1 port with an empty store;
     yields its base URL (queries at /query, Graph Store at /store), terminated at teardown."""
-    binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
-    if not Path(binary).exists():
-        reason = "the oxigraph server is not installed (pip install oxigraph, in the test extra)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    root = tmp_path_factory.mktemp("oxigraph-server")
-    for _attempt in range(3):  # another process may take the free port before the server binds it
-        port = _free_port()
-        log = (root / "server.log").open("wb")
-        command = [binary, "serve", "--location", str(root / "data"), "--bind", f"127.0.0.1:{port}"]
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        ready, deadline = False, time.monotonic() + 30
-        while not ready and time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"{url}/query", timeout=2) as answer:
-                    ready = answer.status == 200
-            except OSError:
-                time.sleep(0.1)
-        if ready:
-            break
-        server.kill()
-        server.wait()
-        log.close()
-    else:
-        pytest.fail(f"oxigraph serve did not start: {(root / 'server.log').read_text(errors='replace')[-500:]}")
+    if not Path(oxigraph_binary()).exists():
+        _missing("the oxigraph server is not installed (pip install oxigraph, in the test extra)")
+    server, url = start_oxigraph(tmp_path_factory.mktemp("oxigraph-server"))
     try:
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        _stop(server)
+
+
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {root}/virtuoso.db
+ErrorLogFile = {root}/virtuoso.log
+LockFile = {root}/virtuoso.lck
+TransactionFile = {root}/virtuoso.trx
+xa_persistent_file = {root}/virtuoso.pxa
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {root}/virtuoso-temp.db
+TransactionFile = {root}/virtuoso-temp.trx
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+DirsAllowed = .
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {root}
+ServerThreads = 4
+MaxClientConnections = 4
+
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 300
+"""
+
+# Lets anonymous SPARQL requests update (the Graph Store and SPARQL Update), as DESIGN.md measured.
+VIRTUOSO_GRANTS = "GRANT SPARQL_UPDATE TO \"SPARQL\"; DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);"
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory) -> Iterator[str]:
+    """OpenLink Virtuoso (Debian ``virtuoso-opensource``) with a database of its own in a temporary
+    folder, on free 127.0.0.1 ports; yields its base URL (queries at /sparql, Graph Store at
+    /sparql-graph-crud), stopped at teardown. Skips when not installed, fails under CI."""
+    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    if not binary or not isql:
+        _missing("Virtuoso is not installed (apt-get install virtuoso-opensource)")
+    root = tmp_path_factory.mktemp("virtuoso-server")
+    for _attempt in range(3):
+        sql_port, http_port = _free_port(), _free_port()
+        ini = root / "virtuoso.ini"
+        ini.write_text(VIRTUOSO_INI.format(root=root, sql_port=sql_port, http_port=http_port), encoding="utf-8")
+        with (root / "server.log").open("ab") as log:
+            command = [binary, "+foreground", "+configfile", str(ini)]
+            server = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{http_port}"
+        if _wait_for(f"{url}/sparql?query=ASK%7B%7D", server, 120):
+            break
+        _stop(server, 30)
+    else:
+        pytest.fail(f"virtuoso-t did not start: {(root / 'server.log').read_text(errors='replace')[-500:]}")
+    try:
+        granted = subprocess.run(
+            [isql, str(sql_port), "dba", "dba", f"exec={VIRTUOSO_GRANTS}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if granted.returncode != 0 or "Error" in granted.stdout + granted.stderr:
+            pytest.fail(f"isql-vt could not grant SPARQL updates: {granted.stdout[-300:]} {granted.stderr[-300:]}")
+        yield url
+    finally:
+        _stop(server, 60)
+
+
+@dataclass(frozen=True)
+class SparqlServer:
+    """A real SPARQL server under test: its URLs and the CLI flags that name it."""
+
+    name: str
+    query_url: str
+    store_url: str
+    update_url: str
+
+    @property
+    def query_args(self) -> list[str]:
+        return ["--query-url", self.query_url]
+
+    @property
+    def publish_args(self) -> list[str]:
+        return [*self.query_args, "--store-url", self.store_url, "--update-url", self.update_url]
+
+    def endpoint(self, **options):
+        from attackkg.queries.endpoint import endpoint
+
+        return endpoint(query_url=self.query_url, store_url=self.store_url, update_url=self.update_url, **options)
+
+
+@pytest.fixture(scope="session", params=["oxigraph", "virtuoso"])
+def sparql_server(request) -> SparqlServer:
+    """Each real SPARQL server in turn: ``oxigraph serve`` and OpenLink Virtuoso."""
+    if request.param == "oxigraph":
+        url = request.getfixturevalue("oxigraph_server")
+        return SparqlServer("oxigraph", f"{url}/query", f"{url}/store", f"{url}/update")
+    url = request.getfixturevalue("virtuoso_server")
+    return SparqlServer("virtuoso", f"{url}/sparql", f"{url}/sparql-graph-crud", f"{url}/sparql")
