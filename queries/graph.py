@@ -79,8 +79,8 @@ from attackkg.ontology.namespaces import (
     RDFS,
     TECHNIQUE_ID,
     XSD,
-    attack_iri,
 )
+from attackkg.queries.lookup import find_node, neighbourhood, nodes_of_kind
 
 RDF_TYPE = RDF + "type"
 LABEL = RDFS + "label"
@@ -330,6 +330,9 @@ def to_networkx(
                 edges.explain(_mappings(store, graph.value))
         for subject, reason in _pairs(store, AKG + "countermeasureGap", graph.value):
             gaps[subject] = reason.rsplit("#", 1)[-1]
+    if "derived" in wanted and explanations and (chosen is None or COUNTERED_BY in chosen):
+        for graph in graphs.get("derived", ()):  # once every derived graph's explanations are read
+            edges.explain_successors(_successors(store, graph.value))
 
     nodes = edges.nodes
     node_kind = _kinds(store, graphs, d3fend, nodes, rules)
@@ -389,6 +392,31 @@ class _Edges:
             edge = self.data.get((technique, defence, COUNTERED_BY))
             if edge is not None:
                 edge.setdefault("mappings", []).extend(found)
+
+    def explain_successors(self, successors: dict[str, list[str]]) -> None:
+        """An ``akg:counteredBy`` edge the revocations graph resolved to a successor (T1685) takes
+        the explanations of its revoked original's edge (T1562.001), each with ``resolved_from``."""
+        if not successors:
+            return
+        replaced = {original: successor for successor, originals in successors.items() for original in originals}
+        for (technique, defence, key), edge in list(self.data.items()):
+            successor = replaced.get(technique)
+            if successor is None or key != COUNTERED_BY or not edge.get("mappings"):
+                continue
+            resolved = self.data.get((successor, defence, COUNTERED_BY))
+            if resolved is not None and not resolved.get("mappings"):
+                resolved["mappings"] = [{**m, "resolved_from": technique} for m in edge["mappings"]]
+
+
+def _successors(store: ox.Store, graph: str) -> dict[str, list[str]]:
+    """Successor -> the revoked techniques it replaces, from the ``akg:Resolution`` nodes of a
+    derived graph (``builders/revocations.py``; none in other graphs)."""
+    query = f"""SELECT DISTINCT ?s ?o WHERE {{ GRAPH <{graph}> {{
+        ?r <{RDF_TYPE}> <{AKG}Resolution> ; <{AKG}original> ?o ; <{AKG}successor> ?s }} }}"""
+    found: dict[str, list[str]] = defaultdict(list)
+    for successor, original in sorted(_select(store, query)):
+        found[successor].append(original)
+    return found
 
 
 def _mappings(store: ox.Store, graph: str) -> dict[tuple[str, str], list[dict[str, str]]]:
@@ -535,51 +563,6 @@ class _D3fend:
             for node in index.defensive_techniques:
                 found[node].update(index.tactics_of(node))
         return {node: tactics for node, tactics in found.items() if tactics}
-
-
-# --- looking nodes up -----------------------------------------------------------------------------
-
-
-def find_node(graph: nx.MultiDiGraph, name: str) -> str:
-    """The node for an ATT&CK ID (``T1204.001``, ``G0016``), a D3FEND ID (``D3-UA``), a CURIE
-    (``d3f:URL``), a Sigma rule or Atomic test UUID, or an IRI. Raises InputError if absent."""
-    name = name.strip()
-    candidates = [name, attack_iri(name), _UUID + name.lower(), ATOMIC + name.lower()]
-    if ":" in name and not name.startswith(("http:", "https:", "urn:")):
-        prefix, _, local = name.partition(":")
-        if prefix in PREFIXES:
-            candidates.append(PREFIXES[prefix] + local)
-    for candidate in candidates:
-        if candidate and candidate in graph:
-            return candidate
-    wanted = name.upper()
-    for node, ident in graph.nodes(data="id"):
-        if ident and ident.upper() == wanted:
-            return node
-    raise InputError(f"{name!r} is not in the graph (an ATT&CK ID, a D3FEND ID such as D3-UA, d3f:Name, or an IRI)")
-
-
-def nodes_of_kind(graph: nx.MultiDiGraph, kind: str) -> list[str]:
-    """The nodes of one kind, sorted by id."""
-    return sorted((n for n, k in graph.nodes(data="kind") if k == kind), key=lambda n: graph.nodes[n]["id"])
-
-
-def neighbourhood(
-    graph: nx.MultiDiGraph, node: str, radius: int = 1, kinds: Iterable[str] | None = None
-) -> nx.MultiDiGraph:
-    """The nodes within ``radius`` hops of ``node`` (either direction), optionally of some kinds only."""
-    keep = set(kinds) if kinds is not None else None
-    seen = {node}
-    frontier = [node]
-    for _ in range(radius):
-        nxt = []
-        for current in frontier:
-            for other in (*graph.successors(current), *graph.predecessors(current)):
-                if other not in seen and (keep is None or graph.nodes[other]["kind"] in keep):
-                    seen.add(other)
-                    nxt.append(other)
-        frontier = nxt
-    return graph.subgraph(seen).copy()
 
 
 __all__ = [

@@ -54,8 +54,9 @@ USES = "akg:uses"
 # techniques of a group (its own and its campaigns'); akg:counteredBy for the stored explanations
 # of the D3FEND paths.
 ATTRIBUTED_TO = "akg:attributedTo"
+REVOKED_BY = "akg:revokedBy"
 PATH_PREDICATES = (
-    SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, ATTRIBUTED_TO, COUNTERED_BY, "akg:revokedBy"
+    SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, ATTRIBUTED_TO, COUNTERED_BY, REVOKED_BY
 )
 
 # The kind of node each path kind ends at.
@@ -171,10 +172,18 @@ def _d3fend_paths(graph: nx.MultiDiGraph, technique: str) -> list[Countermeasure
     """One path per stored explanation (the ``mappings`` of the technique's ``akg:counteredBy``
     edges): the hop to the technique in its hierarchy it goes through, its offensive relation,
     the shortest ``rdfs:subClassOf`` chain from the offensive to the defensive artifact, and the
-    defensive relation walked back to the countermeasure. An explanation whose hops are not all
-    edges of ``graph`` (a graph read without D3FEND) gives no path."""
+    defensive relation walked back to the countermeasure. An explanation resolved from a revoked
+    technique (``resolved_from``: D3FEND's T1562.001 for T1685) starts with the ``akg:revokedBy``
+    hop back to it. An explanation whose hops are not all edges of ``graph`` (a graph read without
+    D3FEND) gives no path."""
     succ, nodes = graph.succ, graph.nodes
-    leads = {member: (hops, specificity) for member, hops, specificity in hierarchy(graph, technique)}
+    leads_of: dict[str, dict[str, tuple[tuple[Hop, ...], int]]] = {}
+
+    def leads(member: str) -> dict[str, tuple[tuple[Hop, ...], int]]:
+        if member not in leads_of:
+            leads_of[member] = {m: (hops, specificity) for m, hops, specificity in hierarchy(graph, member)}
+        return leads_of[member]
+
     chains: dict[str, dict[str, str | None]] = {}  # artifact -> {ancestor: the node below it}
 
     def ancestors(artifact: str) -> dict[str, str | None]:
@@ -198,7 +207,13 @@ def _d3fend_paths(graph: nx.MultiDiGraph, technique: str) -> list[Countermeasure
             via, relation = mapping["via"], mapping["offensive_relation"]
             offensive, defensive = mapping["offensive_artifact"], mapping["defensive_artifact"]
             d_relation = mapping["defensive_relation"]
-            if via not in leads or offensive not in graph or defensive not in graph:
+            start, prefix = technique, ()
+            original = mapping.get("resolved_from")
+            if original is not None:
+                if not graph.has_edge(original, technique, REVOKED_BY):
+                    continue
+                start, prefix = original, (Hop(original, technique, REVOKED_BY, forward=False),)
+            if via not in leads(start) or offensive not in graph or defensive not in graph:
                 continue
             below = ancestors(offensive)
             if defensive not in below or not graph.has_edge(via, offensive, relation):
@@ -211,8 +226,8 @@ def _d3fend_paths(graph: nx.MultiDiGraph, technique: str) -> list[Countermeasure
                 chain.append(Hop(below[step], step, SUBCLASS_OF))
                 step = below[step]
             chain.reverse()
-            lead, specificity = leads[via]
-            hops = (*lead, Hop(via, offensive, relation), *chain, Hop(defence, defensive, d_relation, forward=False))
+            lead, specificity = leads(start)[via]
+            hops = (*prefix, *lead, Hop(via, offensive, relation), *chain, Hop(defence, defensive, d_relation, forward=False))
             out.append(CountermeasurePath("d3fend", technique, defence, hops, specificity, mapping["mapping"]))
     return out
 

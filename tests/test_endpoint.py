@@ -111,9 +111,6 @@ def test_publish_in_small_chunks_keeps_blank_nodes_whole(sparql_server, fixture_
 VIRTUOSO_DIFFERS = {
     "technique": "Virtuoso joins a BIND on the parameter (and BIND(COALESCE(...) AS ?t)) with no rows",
     "artifacts": "Virtuoso finds no zero-length property path (?t (p|^p)? ?via) and no FILTER EXISTS on outer variables",
-    # Here the local answer is the doubtful one: a rule that also names a technique without an ID
-    # (nested OPTIONAL) makes Oxigraph's GROUP_CONCAT unbound; Virtuoso skips the unbound value.
-    "rules-by-logsource": "Oxigraph leaves ?techniques unbound when one of a rule's techniques has no ID",
 }
 
 

@@ -79,6 +79,20 @@ def test_countermeasures_of_t1685_come_through_d3fends_t1562_001_class(v19_store
     assert all(row.get("resolved_from") is None for row in predecessor)
 
 
+def test_paths_of_t1685_reach_d3fend_through_the_revocation(v19_store, capsys):
+    """Every D3FEND countermeasure of T1685 is a path in networkx too, starting with the
+    ``akg:revokedBy`` hop back to T1562.001, whose stored explanation it then follows."""
+    assert main(["paths", "T1685", "--kind", "d3fend", "--format", "json", "--store", str(v19_store)]) == 0
+    found = json.loads(capsys.readouterr().out)
+    expected = {r["d3fend_id"] for r in rows(open_store(v19_store), "countermeasures", technique="T1685")}
+    assert expected and {c["id"] for c in found["countermeasures"]["d3fend"]} == expected
+    for path in found["paths"]:
+        first = path["hops"][0]
+        assert (first["key"], first["direction"]) == ("akg:revokedBy", "backward")
+        assert first["source"].endswith("/techniques/T1562/001") and first["target"].endswith("/techniques/T1685")
+        assert path["hops"][1]["source"] == first["source"]  # the predecessor's own offensive relation
+
+
 def test_report_counts_the_rules_tests_and_countermeasures(v19_store, capsys):
     assert main(["report", "T1685", "--store", str(v19_store)]) == 0
     page = capsys.readouterr().out
