@@ -130,6 +130,8 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
         add_triples(dataset.graph(rdflib.URIRef(item.report.graph)), module.triples(item.data))
         graphs.setdefault(item.kind.name, []).append(item.report.graph)
         reports.append(item.report)
+        if not hasattr(module, "check"):
+            item.data = None  # written: what is read next reads it back from the store
     for item in loaded:
         check = getattr(item.kind.module(), "check", None)
         if check is not None:
