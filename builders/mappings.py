@@ -159,7 +159,9 @@ def load(path: str | os.PathLike, **options: object) -> MappingFile:
     try:
         document = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise InputError(f"not UTF-8 text ({error.reason})", path=path, line=raw[: error.start].count(b"\n") + 1) from None
+        raise InputError(
+            f"not UTF-8 text ({error.reason})", path=path, line=raw[: error.start].count(b"\n") + 1
+        ) from None
     except json.JSONDecodeError as error:
         raise InputError(f"not JSON: {error.msg}", path=path, line=error.lineno) from None
     _check(document, raw, path)
@@ -216,7 +218,9 @@ def _raise(errors: list, raw: bytes, path: str | os.PathLike, fallback: str = ""
         raise InputError(fallback, path=path, line=1)
     keys = list(error.absolute_path)
     where = "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
-    raise InputError(f"breaks the Mappings Explorer schema: {error.message}", path=path, line=_line_of(raw, keys), key=where or None)
+    raise InputError(
+        f"breaks the Mappings Explorer schema: {error.message}", path=path, line=_line_of(raw, keys), key=where or None
+    )
 
 
 def _line_of(raw: bytes, keys: list) -> int:
@@ -274,12 +278,30 @@ def is_non_mappable(obj: dict) -> bool:
     return obj.get("status") == NON_MAPPABLE or obj.get("mapping_type") == NON_MAPPABLE
 
 
-_P = {name: akg(name) for name in (
-    "mappingFramework", "frameworkVersion", "mappedAttackVersion", "technologyDomain", "mappedTechnique",
-    "mappedAttackId", "mappingStatus", "mappedCapability", "mappingType", "scoreCategory", "scoreValue",
-    "relatedScore", "capabilityGroup", "ControlMapping", "NonMappable", "CapabilityGroup",
-    "SecurityControl", "Vulnerability", *set(EDGES.values()),
-)}
+_P = {
+    name: akg(name)
+    for name in (
+        "mappingFramework",
+        "frameworkVersion",
+        "mappedAttackVersion",
+        "technologyDomain",
+        "mappedTechnique",
+        "mappedAttackId",
+        "mappingStatus",
+        "mappedCapability",
+        "mappingType",
+        "scoreCategory",
+        "scoreValue",
+        "relatedScore",
+        "capabilityGroup",
+        "ControlMapping",
+        "NonMappable",
+        "CapabilityGroup",
+        "SecurityControl",
+        "Vulnerability",
+        *set(EDGES.values()),
+    )
+}
 _COMMENT = ox.NamedNode(RDFS + "comment")
 _IDENTIFIER = dcterms("identifier")
 _REFERENCES = dcterms("references")

@@ -40,7 +40,11 @@ def test_every_mapping_object_is_an_edge_and_a_node_and_non_mappable_is_recorded
     expected = {o["capability_id"] for o in source if o["attack_object_id"] == "T1204.001" and o["capability_id"]}
     assert {str(r["control_id"]) for r in found} == expected and len(expected) == 11
     assert {str(r["mapping_type"]) for r in found} == {"mitigates"}
-    non = list(dataset.query(f"SELECT ?m WHERE {{ GRAPH ?g {{ ?m a <{AKG}NonMappable> ; <{AKG}mappedAttackId> 'T1496.002' }} }}"))
+    non = list(
+        dataset.query(
+            f"SELECT ?m WHERE {{ GRAPH ?g {{ ?m a <{AKG}NonMappable> ; <{AKG}mappedAttackId> 'T1496.002' }} }}"
+        )
+    )
     assert len(non) == 1
     assert rows(dataset, "controls", technique="T1496.002") == []  # no control applies: a node, not an edge
     scores = rows(dataset, "controls", technique="T1078", framework="aws")
@@ -95,7 +99,7 @@ def test_in_a_folder_a_bad_file_is_skipped_and_reported_strict_fails(tmp_path):
     result = build_store(store_dir, mappings_paths=[HERE / "bad-schema"])
     graphs = [r for r in result.reports if r.source == "mappings"]
     assert len(graphs) == 1 and "aws-bad.json" in str(graphs[0].skipped[0])
-    with pytest.raises(InputError, match="aws-bad.json:"):
+    with pytest.raises(InputError, match=r"aws-bad\.json:"):
         build_store(tmp_path / "strict", strict=True, mappings_paths=[HERE / "bad-schema"])
     # one file named alone is strict, and the previous store is untouched
     before = len(open_store(store_dir))
@@ -144,7 +148,12 @@ def test_counts_per_framework_and_technique_equal_the_files(full_store, shared_d
         meta = document["metadata"]
         graph = mappings.graph_name(mappings.MappingFile(str(path), meta, [], ""))
         for o in document["mapping_objects"]:
-            if o["status"] == "non_mappable" or o["mapping_type"] == "non_mappable" or not o["capability_id"] or not o["attack_object_id"]:
+            if (
+                o["status"] == "non_mappable"
+                or o["mapping_type"] == "non_mappable"
+                or not o["capability_id"]
+                or not o["attack_object_id"]
+            ):
                 continue
             key = (o["capability_id"], o["mapping_type"], o.get("score_category"), o.get("score_value"))
             expected.setdefault((graph, o["attack_object_id"]), set()).add(key)
@@ -159,7 +168,11 @@ def test_counts_per_framework_and_technique_equal_the_files(full_store, shared_d
 
 def test_t1204_001_has_the_eleven_nist_rev5_controls(full_store, shared_data):
     path = next(p for p in _files(shared_data) if "rev5" in p.name)
-    expected = {o["capability_id"] for o in json.loads(path.read_text())["mapping_objects"] if o["attack_object_id"] == "T1204.001" and o["capability_id"]}
+    expected = {
+        o["capability_id"]
+        for o in json.loads(path.read_text())["mapping_objects"]
+        if o["attack_object_id"] == "T1204.001" and o["capability_id"]
+    }
     found = rows(open_store(full_store), "controls", technique="T1204.001")
     rev5 = {str(r["control_id"]) for r in found if str(r["framework_version"]) == "rev5"}
     assert rev5 == expected and len(rev5) == 11
@@ -172,7 +185,11 @@ def test_kev_cves_of_t1190(full_store, shared_data, capsys):
     expected = set()
     for path in _files(shared_data):
         if "kev" in path.name:
-            expected |= {o["capability_id"] for o in json.loads(path.read_text())["mapping_objects"] if o["attack_object_id"] == "T1190"}
+            expected |= {
+                o["capability_id"]
+                for o in json.loads(path.read_text())["mapping_objects"]
+                if o["attack_object_id"] == "T1190"
+            }
     assert listed == expected and len(expected) > 100
 
 
@@ -184,5 +201,8 @@ def test_revoked_t1574_002_counts_for_t1574_001(full_store):
 
 def test_metadata_graph_holds_each_mapping_graph(full_store):
     store = open_store(full_store)
-    kinds = [q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(AKG + "sourceKind"), None, ox.NamedNode(METADATA_GRAPH))]
+    kinds = [
+        q.object.value
+        for q in store.quads_for_pattern(None, ox.NamedNode(AKG + "sourceKind"), None, ox.NamedNode(METADATA_GRAPH))
+    ]
     assert kinds.count("mappings") == 14
