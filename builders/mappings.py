@@ -36,7 +36,7 @@ mapping node (``control_mapping_iri(hash)``, like D3FEND's countermeasure mappin
                 akg:exploitedThrough | akg:primaryImpactOf | akg:secondaryImpactOf |
                 akg:relatedFrameworkEntry  <capability>
     <mapping> rdf:type akg:ControlMapping
-              akg:mappedTechnique <technique>   akg:mappedAttackId "T1078" (the ID as written)
+              akg:controlMappingTechnique <technique>   akg:controlMappingAttackId "T1078" (the ID as written)
               akg:mappedCapability <capability> akg:mappingType "mitigates" (as written)
               akg:mappingStatus "complete"      akg:scoreCategory / akg:scoreValue (technique scores)
               akg:relatedScore <parent technique>  rdfs:comment comments  dcterms:references each reference
@@ -285,8 +285,8 @@ _P = {
         "frameworkVersion",
         "mappedAttackVersion",
         "technologyDomain",
-        "mappedTechnique",
-        "mappedAttackId",
+        "controlMappingTechnique",
+        "controlMappingAttackId",
         "mappingStatus",
         "mappedCapability",
         "mappingType",
@@ -339,8 +339,8 @@ def triples(data: MappingFile) -> Iterator[ox.Triple]:
         if obj.get("comments") and obj["comments"].strip():
             yield ox.Triple(mapping, _COMMENT, text(obj["comments"].strip()))
         if technique is not None:
-            yield ox.Triple(mapping, P["mappedTechnique"], technique)
-            yield ox.Triple(mapping, P["mappedAttackId"], text(technique_id))
+            yield ox.Triple(mapping, P["controlMappingTechnique"], technique)
+            yield ox.Triple(mapping, P["controlMappingAttackId"], text(technique_id))
         yield ox.Triple(mapping, P["mappingStatus"], text(obj.get("status") or "complete"))
         for reference in obj.get("references") or ():
             if reference.strip():

@@ -283,5 +283,12 @@ BUILT_IN = (
         help="CTID Mappings Explorer JSON (NIST 800-53, cloud, KEV, ...): files or folders of them, each file its own graph",
         inputs="each",
     ),
+    register(
+        "car",
+        "attackkg.builders.car",
+        title="MITRE CAR",
+        help="MITRE Cyber Analytics Repository: the repository folder (analytics/*.yaml, data_model/*.yaml)",
+        lenient=True,
+    ),
 )
 register_derivation("countermeasures", "attackkg.builders.countermeasures", needs=("d3fend",))

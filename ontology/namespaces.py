@@ -23,6 +23,7 @@ CONTROL = BASE + "control/"  # CTID Mappings Explorer capabilities: controls, cl
 CONTROL_MAPPING = BASE + "control-mapping/"  # CTID mapping objects, by a hash of what they say
 
 ATTACK = "https://attack.mitre.org/"
+CAR = "https://car.mitre.org/"
 D3F = "http://d3fend.mitre.org/ontologies/d3fend.owl#"
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -137,6 +138,22 @@ def control_mapping_iri(digest: str) -> str:
     """One CTID mapping object, named by a hash of its framework, version, domain, capability,
     mapping type, ATT&CK ID and score (so it is stable across rebuilds of the same file)."""
     return CONTROL_MAPPING + digest
+
+
+def car_analytic_iri(analytic_id: str) -> str:
+    """A CAR analytic by its page on CAR's site: ``https://car.mitre.org/analytics/CAR-2013-02-003/``."""
+    return f"{CAR}analytics/{quote(analytic_id.strip(), safe='')}/"
+
+
+def car_coverage_iri(analytic_id: str, technique_id: str) -> str:
+    """The coverage of one technique by one CAR analytic (it carries the level)."""
+    return f"{BASE}car/coverage/{quote(analytic_id.strip(), safe='')}/{quote(technique_id.strip(), safe='')}"
+
+
+def car_data_model_iri(obj: str, action: str | None = None) -> str:
+    """A CAR data model object (``process``) or one of its actions (``process/create``)."""
+    tail = quote(obj.strip().lower(), safe="") + (f"/{quote(action.strip().lower(), safe='')}" if action else "")
+    return f"{BASE}car/data-model/{tail}"
 
 
 def cve_iri(cve_id: str) -> str:

@@ -42,7 +42,7 @@ def test_every_mapping_object_is_an_edge_and_a_node_and_non_mappable_is_recorded
     assert {str(r["mapping_type"]) for r in found} == {"mitigates"}
     non = list(
         dataset.query(
-            f"SELECT ?m WHERE {{ GRAPH ?g {{ ?m a <{AKG}NonMappable> ; <{AKG}mappedAttackId> 'T1496.002' }} }}"
+            f"SELECT ?m WHERE {{ GRAPH ?g {{ ?m a <{AKG}NonMappable> ; <{AKG}controlMappingAttackId> 'T1496.002' }} }}"
         )
     )
     assert len(non) == 1
@@ -160,7 +160,7 @@ def test_counts_per_framework_and_technique_equal_the_files(full_store, shared_d
     for (graph, _), found in expected.items():
         per_framework[graph] += len(found)
     query = f"""SELECT ?g ?id (COUNT(DISTINCT ?m) AS ?n) WHERE {{ GRAPH ?g {{ ?m a <{AKG}ControlMapping> ;
-        <{AKG}mappedAttackId> ?id }} }} GROUP BY ?g ?id"""
+        <{AKG}controlMappingAttackId> ?id }} }} GROUP BY ?g ?id"""
     got = {(r["g"].value, r["id"].value): int(r["n"].value) for r in store.query(query)}
     assert got == {key: len(found) for key, found in expected.items()}
     assert len(per_framework) == 14 and min(per_framework.values()) > 40

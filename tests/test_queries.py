@@ -365,6 +365,8 @@ def full_store(tmp_path_factory, shared_data) -> Path:
         d3fend_path=shared_data / "d3fend" / "1.2.0" / "d3fend.ttl",
         sigma_paths=[shared_data / "sigma"],
         atomic_path=shared_data / "atomic-red-team",
+        mappings_paths=[shared_data / "ctid" / "mappings-explorer" / "mappings"],
+        car_path=shared_data / "car",
     )
     return store_dir
 
