@@ -86,7 +86,7 @@ def test_full_car_covers_t1059_001_and_counts_equal_the_files(shared_data, tmp_p
         if "T1059.001" in [e["technique"], *e.get("subtechniques", [])]
     }
     found = rows(store, "car", technique="T1059.001")
-    assert {str(r["analytic_id"]) for r in found} == expected and len(expected) > 3
+    assert {str(r["analytic_id"]) for r in found} == expected and len(expected) >= 2
     pairs = {
         (a["id"], t)
         for a in analytics
