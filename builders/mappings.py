@@ -199,17 +199,16 @@ def _check(document: object, raw: bytes, path: str | os.PathLike) -> None:
 
 
 def _shape(obj: object) -> object:
+    """What the item schema can tell apart: each key (in order) with its value's type, the value
+    itself for the enum keys, and the item types of a list."""
     if not isinstance(obj, dict):
-        return ("not an object", type(obj).__name__)
-    parts = []
-    for key, value in obj.items():
-        if key in _ENUM_KEYS:
-            parts.append((key, value if isinstance(value, str | None) else type(value).__name__))
-        elif isinstance(value, list):
-            parts.append((key, "list", tuple(sorted({type(item).__name__ for item in value}))))
-        else:
-            parts.append((key, type(value).__name__))
-    return tuple(sorted(parts, key=repr))
+        return ("not an object", type(obj))
+    return tuple(
+        (key, value if key in _ENUM_KEYS and isinstance(value, str | None) else type(value))
+        if not isinstance(value, list)
+        else (key, list, frozenset(map(type, value)))
+        for key, value in obj.items()
+    )
 
 
 def _raise(errors: list, raw: bytes, path: str | os.PathLike, fallback: str = "") -> None:
