@@ -105,14 +105,31 @@ def read_sources(*, strict: bool = False, progress: Progress | None = None, **in
         reading = dict(options.get(kind.name, {}))
         if kind.lenient and strict:
             reading["strict"] = True
-        batches = [given] if kind.inputs == "together" else [[path] for path in given]
+        if kind.inputs == "together":
+            batches = [[given]]
+        else:
+            expand = getattr(module, "expand", None)
+            batches = [expand(path) if expand else [path] for path in given]
         for batch in batches:
-            say(f"reading {kind.title} {', '.join(map(str, batch))}")
-            data = module.load(batch if kind.inputs == "together" else batch[0], **reading)
-            report = module.report(data)
-            if report.skipped and next(iter(module.triples(data)), None) is None:
-                raise report.skipped[0]  # every file or item was bad: nothing to build
-            loaded.append(Loaded(kind, data, report))
+            skipped: list[InputError] = []
+            for path in batch:
+                say(f"reading {kind.title} {path if isinstance(path, str | os.PathLike) else ', '.join(map(str, path))}")
+                try:
+                    data = module.load(path, **reading)
+                except InputError as error:
+                    if strict or len(batch) == 1:
+                        raise
+                    skipped.append(error)  # one bad file of a folder of many: skip and report it
+                    continue
+                report = module.report(data)
+                if report.skipped and next(iter(module.triples(data)), None) is None:
+                    raise report.skipped[0]  # every file or item was bad: nothing to build
+                report.skipped[:0], skipped = skipped, []
+                loaded.append(Loaded(kind, data, report))
+            if skipped:
+                if len(skipped) == len(batch):
+                    raise skipped[0]
+                loaded[-1].report.skipped += skipped
     _check_distinct_graphs(loaded)
     return loaded
 

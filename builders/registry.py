@@ -29,6 +29,10 @@ the store, the reports and the metadata graph. The module has:
     What was read: ``source`` (the kind's name), ``path``, ``graph``, ``version``, ``title``,
     ``sha256``, ``counts``, ``skipped`` (the InputErrors of skipped files or items) and
     ``warnings``. The build fills in ``triples``.
+``expand(path) -> list[path]`` (optional, for a kind registered ``inputs="each"``)
+    The inputs one given path stands for (a folder of mapping files: each file). Each is loaded
+    on its own, its own release and graph; when a path expands to several, a bad one is skipped
+    and reported in the next report of that path (unless the build is ``strict``).
 ``check(data, store, graphs) -> list[str]`` (optional)
     A cross-source check, run once every source of the build is in ``store`` (a
     ``pyoxigraph.Store``); ``graphs`` maps each kind's name to the graph IRIs built for it. It
@@ -270,6 +274,20 @@ BUILT_IN = (
         "attackkg.builders.atomic",
         title="Atomic Red Team",
         help="Atomic Red Team: the repository folder (atomics/T*/T*.yaml) or a release archive",
+        lenient=True,
+    ),
+    register(
+        "mappings",
+        "attackkg.builders.mappings",
+        title="CTID Mappings Explorer",
+        help="CTID Mappings Explorer JSON (NIST 800-53, cloud, KEV, ...): files or folders of them, each file its own graph",
+        inputs="each",
+    ),
+    register(
+        "car",
+        "attackkg.builders.car",
+        title="MITRE CAR",
+        help="MITRE Cyber Analytics Repository: the repository folder (analytics/*.yaml, data_model/*.yaml)",
         lenient=True,
     ),
 )

@@ -10,6 +10,7 @@ the project's base ``https://w3id.org/attack-kg/``.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 BASE = "https://w3id.org/attack-kg/"
 AKG = BASE + "ns#"  # the project's vocabulary (ontology/*.ttl)
@@ -18,8 +19,11 @@ STIX = BASE + "stix/"
 ATOMIC = BASE + "atomic/"  # Atomic Red Team tests, by GUID
 MAPPING = BASE + "mapping/"  # derived countermeasure mappings (builders/countermeasures.py)  # STIX objects that have no ATT&CK URL (relationships, identities)
 CVE = "https://www.cve.org/CVERecord?id="
+CONTROL = BASE + "control/"  # CTID Mappings Explorer capabilities: controls, cloud services (builders/mappings.py)
+CONTROL_MAPPING = BASE + "control-mapping/"  # CTID mapping objects, by a hash of what they say
 
 ATTACK = "https://attack.mitre.org/"
+CAR = "https://car.mitre.org/"
 D3F = "http://d3fend.mitre.org/ontologies/d3fend.owl#"
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -115,6 +119,42 @@ def graph_iri(source: str, *release: str | None) -> str:
     """
     parts = [source, *(part for part in release if part)]
     return GRAPH + "/".join(_SAFE_SEGMENT.sub("_", p) for p in parts)
+
+
+def control_iri(framework: str, framework_version: str, capability_id: str) -> str:
+    """A capability of a CTID Mappings Explorer framework, in its framework version:
+    ``control_iri("nist_800_53", "rev5", "AC-2")`` -> ``.../control/nist_800_53/rev5/AC-2``.
+
+    The version is part of the IRI: rev4's AC-2 and rev5's AC-2 are different texts.
+    """
+    return CONTROL + "/".join(quote(part, safe="") for part in (framework, framework_version, capability_id))
+
+
+def control_group_iri(framework: str, framework_version: str, group_id: str) -> str:
+    """A capability group of a CTID framework (``AC``: Access Control; ``aws_s3``: AWS S3)."""
+    return CONTROL + "/".join(quote(part, safe="") for part in (framework, framework_version, "group", group_id))
+
+
+def control_mapping_iri(digest: str) -> str:
+    """One CTID mapping object, named by a hash of its framework, version, domain, capability,
+    mapping type, ATT&CK ID and score (so it is stable across rebuilds of the same file)."""
+    return CONTROL_MAPPING + digest
+
+
+def car_analytic_iri(analytic_id: str) -> str:
+    """A CAR analytic by its page on CAR's site: ``https://car.mitre.org/analytics/CAR-2013-02-003/``."""
+    return f"{CAR}analytics/{quote(analytic_id.strip(), safe='')}/"
+
+
+def car_coverage_iri(analytic_id: str, technique_id: str) -> str:
+    """The coverage of one technique by one CAR analytic (it carries the level)."""
+    return f"{BASE}car/coverage/{quote(analytic_id.strip(), safe='')}/{quote(technique_id.strip(), safe='')}"
+
+
+def car_data_model_iri(obj: str, action: str | None = None) -> str:
+    """A CAR data model object (``process``) or one of its actions (``process/create``)."""
+    tail = quote(obj.strip().lower(), safe="") + (f"/{quote(action.strip().lower(), safe='')}" if action else "")
+    return f"{BASE}car/data-model/{tail}"
 
 
 def cve_iri(cve_id: str) -> str:

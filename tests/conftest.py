@@ -111,7 +111,8 @@ def fixtures() -> Path:
 @pytest.fixture(scope="session")
 def fixture_store(tmp_path_factory, fixtures) -> Path:
     """A store folder built from the fixtures: the ATT&CK cut (STIX 2.1), the D3FEND 1.2.0 cut,
-    the Sigma miniature repository and the Atomic Red Team fixtures. Read-only for tests."""
+    the Sigma miniature repository, the Atomic Red Team fixtures, three CTID mapping files and three CAR analytics.
+    Read-only for tests."""
     from attackkg.builders.build import build_store
 
     store_dir = tmp_path_factory.mktemp("fixture-store") / "store"
@@ -121,6 +122,8 @@ def fixture_store(tmp_path_factory, fixtures) -> Path:
         d3fend_path=fixtures / "d3fend" / "source-form-1.2.0" / "d3fend.ttl",
         sigma_paths=[fixtures / "sigma" / "repo"],
         atomic_path=fixtures / "atomic",
+        mappings_paths=[fixtures / "mappings" / name for name in ("nist_800_53-rev5.json", "aws.json", "kev.json")],
+        car_path=fixtures / "car",
     )
     return store_dir
 
