@@ -186,6 +186,7 @@ def build_store(
     result = BuildResult(store_dir=Path(store_dir))
     with new_generation(store_dir, needs=estimate_build_bytes(_input_paths(loaded))) as store:
         result.reports = fill(store, loaded, progress)
+        del store  # the store closes before it is swapped in (see new_generation)
     result.seconds = time.perf_counter() - started
     return result
 

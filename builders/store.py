@@ -18,6 +18,7 @@ cannot fit is refused before it writes.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import shutil
 import signal
@@ -117,7 +118,12 @@ def new_generation(store_dir: str | os.PathLike, *, needs: int = 0) -> Iterator[
             yield store
             store.flush()
             store.optimize()
+            # Close the writer before the generation is swapped in: pyoxigraph closes a store when
+            # the last reference goes, and an open writer's background compaction deletes files a
+            # reader opened meanwhile ("Corruption: ... .sst: No such file or directory"). The caller
+            # drops its own reference in the block (build_store does); gc takes rdflib's cycles.
             del store
+            gc.collect()
             with _signals_deferred():
                 _swap(store_dir, generation)
         except BaseException as error:

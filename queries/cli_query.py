@@ -162,7 +162,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     if not args.quiet:
         columns = ["graph", "triples", "on server", "seconds"]
         table = [[g.graph, str(g.triples), str(g.server_triples), f"{g.seconds:.1f}"] for g in result.graphs]
-        print(format_table(columns, table, width=80))
+        print(format_table(columns, table, width=120))
         for graph in result.removed:
             print(f"removed {graph} (an earlier publish; no longer in the store)")
         print(

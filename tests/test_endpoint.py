@@ -201,10 +201,12 @@ def test_publish_removes_the_graphs_of_an_earlier_publish(sparql_server, fixture
     assert kept.removed == [] and server_counts(sparql_server.endpoint()) == local_counts(fixture_store)
 
 
-def test_queries_see_only_the_published_graphs(published):
+def test_queries_see_only_the_published_graphs(published, fixture_store):
     graphs = published.endpoint().dataset_graphs()
-    # attack, d3fend, sigma, atomic, derived countermeasures and revocations, and the metadata graph
-    assert graphs[-1] == METADATA_GRAPH and len(graphs) == 7 and graphs == published.endpoint().published_graphs()
+    # every graph of the store (attack, d3fend, sigma, atomic, the mapping files, CAR, the derived
+    # countermeasures and revocations), the metadata graph last
+    assert graphs[-1] == METADATA_GRAPH and set(graphs) == set(local_counts(fixture_store)) and len(graphs) > 7
+    assert graphs == published.endpoint().published_graphs()
     # Given graphs are the dataset: only the Sigma graph, so no technique to join the rules with.
     sigma = [g for g in graphs if "/sigma/" in g]
     assert rows(Endpoint(query_url=published.query_url, graphs=sigma), "detections", technique="T1204.001") == []

@@ -102,3 +102,17 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path, fixtures, readers):
         seen |= {ast.literal_eval(line) for line in out.splitlines()}
     assert swaps >= 3
     assert seen <= set(states), seen - set(states)
+
+
+def test_a_build_closes_its_store_before_it_becomes_current(tmp_path, fixtures):
+    """RocksDB lets one writer open a folder at a time: if the build's writer were still open
+    (held until garbage collection), its background compaction could delete files a reader had
+    just opened, and opening the generation for writing again would fail on its lock."""
+    import pyoxigraph as ox
+
+    from attackkg.builders.build import build_store
+
+    store_dir = tmp_path / "store"
+    build_store(store_dir, attack_paths=[fixtures / "attack" / "small-enterprise-2.1.json"])
+    reopened = ox.Store(str(current_generation(store_dir)))  # raises if the build's writer is open
+    assert len(reopened) > 500
