@@ -19,8 +19,16 @@ from attackkg.builders.base import InputError
 
 
 def os_reason(error: OSError) -> str:
-    """The system's reason for ``error``, in its words (``No space left on device``)."""
-    return error.strerror or str(error)
+    """The system's reason for ``error``, in its words (``No space left on device``), also for
+    RocksDB's errors (``IO error: No space left on device: While appending to file: ...``), which
+    carry no errno: then the reason without the file it names."""
+    if error.strerror:
+        return error.strerror
+    text = str(error)
+    for reason in ("No space left on device", "Read-only file system", "Permission denied", "Disk quota exceeded"):
+        if reason.lower() in text.lower():
+            return reason
+    return text
 
 
 @contextmanager

@@ -131,22 +131,10 @@ def new_generation(store_dir: str | os.PathLike, *, needs: int = 0) -> Iterator[
                 if generation is not None and current_generation(store_dir) != generation.resolve():
                     shutil.rmtree(generation, ignore_errors=True)
             if isinstance(error, OSError):
-                raise StoreError(f"cannot write the new store: {_store_reason(error)}", path=store_dir) from None
+                raise StoreError(f"cannot write the new store: {os_reason(error)}", path=store_dir) from None
             raise
         with _signals_deferred():
             _remove_old_generations(store_dir, keep={generation})
-
-
-def _store_reason(error: OSError) -> str:
-    """The system's reason, also for RocksDB's errors (``IO error: No space left on device: While
-    appending to file: ...``), which carry no errno: the reason without the file it names."""
-    if error.strerror:
-        return error.strerror
-    text = str(error)
-    for reason in ("No space left on device", "Read-only file system", "Permission denied", "Disk quota exceeded"):
-        if reason.lower() in text.lower():
-            return reason
-    return text
 
 
 @contextmanager

@@ -239,23 +239,6 @@ def _explain_no_paths(graph, technique: str, kinds) -> None:
     print(f"attack-kg: no {'/'.join(kinds)} paths from {data['id']}{why}", file=sys.stderr)
 
 
-def _through_campaigns(graph, names: list[str], analysis) -> dict[str, list[str]]:
-    """Techniques of the named groups known only through their attributed campaigns -> the campaign IDs."""
-    direct: set[str] = set()
-    through: dict[str, set[str]] = {}
-    for name in names:
-        node = analysis.find_node(graph, name)
-        if graph.nodes[node].get("kind") != "group":
-            direct.update(analysis.techniques_of(graph, [name]))
-            continue
-        for technique, how in analysis.group_techniques(graph, node).items():
-            if "direct" in how:
-                direct.add(technique)
-            else:
-                through.setdefault(technique, set()).update(how)
-    return {t: sorted(cs) for t, cs in through.items() if t not in direct}
-
-
 def _cmd_cover(args: argparse.Namespace) -> int:
     import json
 
@@ -270,7 +253,7 @@ def _cmd_cover(args: argparse.Namespace) -> int:
     )
     if not techniques:
         raise InputError(f"{quoted(' '.join(args.names))}: no techniques to cover")
-    through = _through_campaigns(graph, args.names, analysis) if not args.direct_only else {}
+    through = analysis.only_through_campaigns(graph, args.names) if not args.direct_only else {}
     cover_of = analysis.coverage(graph, techniques)
     result = analysis.set_cover(graph, techniques, kind=args.kind, top=args.top, cover_of=cover_of)
     names = [analysis.node_info(graph, analysis.find_node(graph, n)) for n in args.names]

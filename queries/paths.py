@@ -336,6 +336,24 @@ def techniques_of(
     return sorted(found, key=lambda n: graph.nodes[n].get("id", n))
 
 
+
+def only_through_campaigns(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict[str, list[str]]:
+    """Of the techniques ``names`` stand for (:func:`techniques_of`), those known only through a
+    named group's attributed campaigns -> the IDs of those campaigns."""
+    direct: set[str] = set()
+    through: dict[str, set[str]] = {}
+    for name in names:
+        node = find_node(graph, name)
+        if graph.nodes[node].get("kind") != "group":
+            direct.update(techniques_of(graph, [name]))
+            continue
+        for technique, how in group_techniques(graph, node).items():
+            if "direct" in how:
+                direct.add(technique)
+            else:
+                through.setdefault(technique, set()).update(how)
+    return {t: sorted(cs) for t, cs in through.items() if t not in direct}
+
 @dataclass
 class Coverage:
     """Per technique and kind, the countermeasures its paths reach."""
