@@ -9,7 +9,7 @@ import sys
 import pyoxigraph as ox
 import pytest
 
-from attackkg.builders import registry, sensors
+from attackkg.builders import registry, sensors, telemetry
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_store
 from attackkg.builders.store import current_generation, open_store
@@ -224,3 +224,9 @@ def test_full_build_links_each_name_or_reports_it(full_store_dir):
             assert repr(name) in warnings, name
     sysmon_1 = {dc for e, dc in links if e == event_source_iri("sysmon", 1)}
     assert sysmon_1 == {components["process creation"]}
+
+
+def test_every_sensor_provider_is_a_known_name(repo):
+    known = set(telemetry.table().providers())
+    assert {provider for provider, _ in sensors.load(repo).events} <= known
+    assert set(sensors.TITLES) <= known
