@@ -1,4 +1,5 @@
-"""Which event sources can feed each Sigma rule (a derived step, run when Sigma rules are built).
+"""Which event sources can feed each Sigma rule and ATT&CK log source (a derived step, run when
+Sigma rules or CTID's sensor mappings are built).
 
 A Sigma rule names its log source abstractly (``product: windows``, ``category:
 process_creation``); a defender collects concrete events (Sysmon event 1, Security event 4688).
