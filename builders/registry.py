@@ -290,8 +290,19 @@ BUILT_IN = (
         help="MITRE Cyber Analytics Repository: the repository folder (analytics/*.yaml, data_model/*.yaml)",
         lenient=True,
     ),
+    register(
+        "sensors",
+        "attackkg.builders.sensors",
+        title="CTID Sensor Mappings",
+        help="CTID Sensor Mappings to ATT&CK: the repository folder or a *-sensors-mappings-*.csv file "
+        "(Sysmon, Windows event logs, auditd, CloudTrail, osquery, Zeek events -> ATT&CK data components)",
+    ),
 )
 register_derivation("countermeasures", "attackkg.builders.countermeasures", needs=("d3fend",))
 # After the countermeasures: references to revoked ATT&CK objects (Sigma tags, Atomic techniques,
 # D3FEND's attack-id and its countermeasure mappings) followed to their successors.
 register_derivation("revocations", "attackkg.builders.revocations", needs=("attack",))
+# Sigma rules and ATT&CK analytics' log sources -> the event sources that can feed them
+# (builders/telemetry.py, the shipped logsource table); made when there is telemetry to relate:
+# Sigma rules or CTID's sensor mappings (an ATT&CK-only build has no telemetry graph).
+register_derivation("telemetry", "attackkg.builders.telemetry", needs=("sigma", "sensors"))
