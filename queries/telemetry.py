@@ -1,0 +1,602 @@
+"""Coverage a defender can act on: which telemetry each detection needs, what a telemetry profile
+detects now, and what to collect next (issue 14, items 3-5; ``attack-kg telemetry``,
+``coverage`` and ``gaps``).
+
+What it reads (the telemetry vocabulary, ``ontology/telemetry.ttl``):
+
+- ``akg:EventSource`` nodes, at two levels: a provider (a whole log, channel or sensor:
+  ``.../event-source/windows-security``) and an event of it (``.../event-source/sysmon/1``,
+  ``akg:eventOf`` the provider), each with ``akg:eventProvider`` (the name a profile uses),
+  ``akg:eventId`` (events only) and a label (``queries/telemetry-event-sources.rq``);
+- ``<rule> akg:fedBy <event source>``: the sources that can feed a Sigma rule, any one of them
+  suffices (the Sigma log source table's derivation, graph ``.../graph/telemetry``), or
+  ``<rule> akg:unknownLogsource "..."`` when the table does not know the rule's logsource
+  (``telemetry-rules.rq``, with the techniques each rule detects);
+- the techniques, their parents and Atomic tests (``telemetry-techniques.rq``), and the log
+  sources ATT&CK's analytics name (``telemetry-log-sources.rq``).
+
+A **profile** (:class:`Profile`) is what the user collects: providers whole (``sysmon``: every
+Sysmon event) and (provider, event ID) pairs (``windows-security/4688``). It feeds an
+event-level source when it holds the provider whole or that pair, and a provider-level source
+when it holds the provider at all. It comes from names (:func:`profile_from_names`) or a small
+YAML file (:func:`load_profile`)::
+
+    sources:
+      - sysmon                      # every Sysmon event
+      - windows-security: [4624, 4688]
+
+The **coverage state** of a technique (:func:`coverage`), given a profile; a technique's rules
+are those that detect it or one of its sub-techniques (as ``query detections`` counts them):
+
+- ``now`` (detectable now): a rule the profile feeds;
+- ``more-telemetry`` (detectable with more telemetry): rules, none of them fed; ``needed`` names
+  the event sources that would feed them;
+- ``no-rule``: no Sigma rule; ``log_sources`` says what ATT&CK's analytics name to collect;
+- and, across all three, ``testable``: an Atomic Red Team test emulates it or a sub-technique.
+
+:func:`next_sources` is the greedy "what to collect next", like ``attack-kg cover``: at each
+step, the provider (or with ``by="event"`` the event source) that moves the most techniques from
+``more-telemetry`` to ``now``.
+
+All of it is computed in Python from five reads of the store (:func:`load_telemetry`, about
+0.2 s on the full build), so one read serves any number of profiles.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from attackkg.builders.base import InputError
+from attackkg.ontology.namespaces import BASE, GRAPH
+
+EVENT_SOURCE_BASE = BASE + "id/event-source/"
+TELEMETRY_GRAPH = GRAPH + "telemetry"
+
+NOW, MORE, NO_RULE = "now", "more-telemetry", "no-rule"
+STATES = (NOW, MORE, NO_RULE)
+STATE_LABELS = {NOW: "detectable now", MORE: "detectable with more telemetry", NO_RULE: "no rule"}
+MAX_PROFILE_BYTES = 1 << 20
+
+
+# --- event sources and profiles ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """An ``akg:EventSource``: a provider (``event_id`` None) or one event of it."""
+
+    iri: str
+    provider: str
+    event_id: str | None = None
+    label: str | None = None
+    graphs: tuple[str, ...] = ()  # the named graphs that declare it
+
+    @property
+    def name(self) -> str:
+        """``sysmon`` or ``sysmon/1``: how profiles and the CLI name it."""
+        return self.provider if self.event_id is None else f"{self.provider}/{self.event_id}"
+
+    @property
+    def shown(self) -> str:
+        return f"{self.name} ({self.label})" if self.label else self.name
+
+
+@dataclass
+class Catalog:
+    """The event sources of a store, by IRI, and their providers."""
+
+    sources: dict[str, EventSource] = field(default_factory=dict)
+
+    @property
+    def providers(self) -> dict[str, list[EventSource]]:
+        """Provider name -> its sources (its provider-level node, if any, first; events by ID)."""
+        found: dict[str, list[EventSource]] = defaultdict(list)
+        for source in self.sources.values():
+            found[source.provider].append(source)
+        return {
+            name: sorted(sources, key=lambda s: (s.event_id is not None, _id_order(s.event_id)))
+            for name, sources in sorted(found.items())
+        }
+
+    def events(self, provider: str) -> set[str]:
+        return {s.event_id for s in self.sources.values() if s.provider == provider and s.event_id is not None}
+
+
+def _id_order(event_id: str | None) -> tuple[int, str]:
+    if event_id is None:
+        return (0, "")
+    return (int(event_id), "") if event_id.isdigit() else (1 << 30, event_id)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the user collects: providers whole, and (provider, event ID) pairs."""
+
+    providers: frozenset[str] = frozenset()
+    events: frozenset[tuple[str, str]] = frozenset()
+    origin: str = ""  # where it came from: the names given, or the file
+
+    def feeds(self, source: EventSource) -> bool:
+        """Whether the profile feeds the source: an event when it holds its provider whole or
+        that pair, a provider when it holds the provider at all."""
+        if source.provider in self.providers:
+            return True
+        if source.event_id is None:
+            return any(provider == source.provider for provider, _ in self.events)
+        return (source.provider, source.event_id) in self.events
+
+    def plus(self, provider: str, event_id: str | None = None) -> Profile:
+        """This profile with one more provider (whole) or event."""
+        if event_id is None:
+            return Profile(self.providers | {provider}, self.events, self.origin)
+        return Profile(self.providers, self.events | {(provider, event_id)}, self.origin)
+
+    @property
+    def names(self) -> list[str]:
+        """``sysmon``, ``windows-security/4688``, ...: the profile as names, sorted."""
+        events = [f"{p}/{e}" for p, e in sorted(self.events, key=lambda pe: (pe[0], _id_order(pe[1])))]
+        return sorted(self.providers) + [e for e in events if e.split("/", 1)[0] not in self.providers]
+
+    def describe(self) -> str:
+        return ", ".join(self.names) or "no telemetry"
+
+
+def _unknown_source(name: str, catalog: Catalog) -> str:
+    known = ", ".join(catalog.providers) or "none: the store holds no event sources (build it with the Sigma rules)"
+    return f"unknown event source {name!r}; the known providers are: {known} (attack-kg telemetry --list)"
+
+
+def _event_key(value: object) -> str:
+    return str(value).strip()
+
+
+def profile_from_names(names: Iterable[str], catalog: Catalog) -> Profile:
+    """A profile from names as the CLI takes them: ``sysmon`` (a provider whole) or
+    ``windows-security/4688`` (one event); InputError for a name the store does not know."""
+    providers, events = set(), set()
+    given = list(names)
+    for name in given:
+        provider, _, event_id = name.strip().partition("/")
+        if provider not in catalog.providers:
+            raise InputError(_unknown_source(provider, catalog), path="--telemetry")
+        if event_id:
+            if event_id not in catalog.events(provider):
+                raise InputError(_unknown_event(provider, event_id, catalog), path="--telemetry")
+            events.add((provider, event_id))
+        else:
+            providers.add(provider)
+    return Profile(frozenset(providers), frozenset(events), origin=" ".join(given))
+
+
+def _unknown_event(provider: str, event_id: str, catalog: Catalog) -> str:
+    known = sorted(catalog.events(provider), key=_id_order)
+    listed = ", ".join(known[:40]) + (f", ... ({len(known)} in all)" if len(known) > 40 else "")
+    return f"{provider} has no event {event_id!r} in this store; its events: {listed or 'none (use the provider whole)'}"
+
+
+def load_profile(path: str | os.PathLike, catalog: Catalog) -> Profile:
+    """A profile from a YAML file (``sources:`` a list of provider names, or one-key mappings
+    of a provider to a list of event IDs). InputError ``path:line: message`` for a file that
+    cannot be read, is not YAML, or names a source or event the store does not know."""
+    from attackkg.builders.files import os_reason
+    from attackkg.builders.yamlfiles import Invalid, documents, refuse_large
+
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_PROFILE_BYTES + 1)
+    except OSError as error:
+        raise InputError(f"cannot read the telemetry profile: {os_reason(error)}", path=source) from None
+    if len(raw) > MAX_PROFILE_BYTES:
+        refuse_large(raw, source, "a profile is a few lines")
+    (document,) = documents(raw, source, text=True)
+    try:
+        return _profile_document(document, catalog, source)
+    except Invalid as bad:
+        raise bad.error(raw, source) from None
+
+
+def _profile_document(document: object, catalog: Catalog, source: str) -> Profile:
+    from attackkg.builders.yamlfiles import Invalid
+
+    if not isinstance(document, dict) or "sources" not in document:
+        raise Invalid("a telemetry profile is a mapping with a 'sources' list (sources: [sysmon, ...])")
+    unknown_keys = sorted(set(document) - {"sources", "name", "description"}, key=str)
+    if unknown_keys:
+        raise Invalid(f"unknown key {unknown_keys[0]!r}; a profile has sources (and name, description)",
+                      (unknown_keys[0],))
+    entries = document["sources"]
+    if not isinstance(entries, list):
+        raise Invalid("'sources' is a list of providers (sysmon) or provider: [event IDs]", ("sources",))
+    providers, events = set(), set()
+    for index, entry in enumerate(entries):
+        where = ("sources", index)
+        if isinstance(entry, str):
+            provider, ids = entry.strip(), None
+        elif isinstance(entry, dict) and len(entry) == 1:
+            provider, ids = next(iter(entry.items()))
+            provider = str(provider).strip()
+        else:
+            raise Invalid("each source is a provider name or one 'provider: [event IDs]' mapping", where)
+        if provider not in catalog.providers:
+            raise Invalid(_unknown_source(provider, catalog), where)
+        if ids is None:
+            providers.add(provider)
+            continue
+        if not isinstance(ids, list) or not ids:
+            raise Invalid(f"{provider}: give a list of event IDs ([4624, 4688]), or the name alone for all", where)
+        for position, value in enumerate(ids):
+            if isinstance(value, (dict, list)) or value is None:
+                raise Invalid(f"{provider}: an event ID is a number or a name", (*where, provider, position))
+            event_id = _event_key(value)
+            if event_id not in catalog.events(provider):
+                raise Invalid(_unknown_event(provider, event_id, catalog), (*where, provider, position))
+            events.add((provider, event_id))
+    return Profile(frozenset(providers), frozenset(events), origin=source)
+
+
+def profile_of(arguments: Sequence[str] | None, catalog: Catalog) -> Profile:
+    """The profile of ``--telemetry``: none (no telemetry), one YAML file, or names."""
+    if not arguments:
+        return Profile(origin="")
+    if len(arguments) == 1 and (Path(arguments[0]).suffix in (".yml", ".yaml") or Path(arguments[0]).is_file()):
+        return load_profile(arguments[0], catalog)
+    return profile_from_names(arguments, catalog)
+
+
+# --- what the store says -------------------------------------------------------------------------
+
+
+@dataclass
+class Rule:
+    """A Sigma rule: what feeds it, and the techniques it detects (IDs as tagged, successors followed)."""
+
+    iri: str
+    rule_id: str
+    title: str
+    level: str | None = None
+    path: str | None = None
+    fed_by: set[str] = field(default_factory=set)  # event source IRIs
+    unknown_logsource: str | None = None
+    techniques: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """A log source one of ATT&CK's analytics names for a technique."""
+
+    name: str
+    channel: str | None = None
+    data_component: str | None = None
+    analytic: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return f"{self.name} {self.channel}" if self.channel else self.name
+
+
+@dataclass
+class Technique:
+    attack_id: str
+    name: str
+    parent: str | None = None
+    atomic_tests: int = 0
+
+
+@dataclass
+class TelemetryData:
+    """One read of the store: everything coverage states need, for any profile."""
+
+    catalog: Catalog
+    techniques: dict[str, Technique]
+    rules: dict[str, Rule]
+    rules_of: dict[str, set[str]]  # technique ID -> rule IRIs (its own and its sub-techniques')
+    tests_of: dict[str, int]  # technique ID -> Atomic tests (its own and its sub-techniques')
+    log_sources: dict[str, list[LogSource]]
+    graphs: dict[str, str] = field(default_factory=dict)  # graph IRI -> "kind version"
+
+    @property
+    def unknown_rules(self) -> list[Rule]:
+        """Rules whose logsource the table does not know (no event source feeds them)."""
+        return sorted((r for r in self.rules.values() if r.unknown_logsource), key=lambda r: r.path or r.rule_id)
+
+
+def _select(target, name: str, **params: str) -> list[dict[str, str]]:
+    """A named query's rows as strings (the local store read through pyoxigraph directly: no
+    rdflib terms made for thousands of rows); other targets through :func:`rows`."""
+    from attackkg.queries import AtRelease, _oxigraph_store, prepare, rows, run_local
+    from attackkg.queries.endpoint import Endpoint
+
+    if isinstance(target, Endpoint):
+        return [{k: str(v) for k, v in row.items()} for row in rows(target, name, **params)]
+    version = target.attack_version if isinstance(target, AtRelease) else None
+    store = _oxigraph_store(target.target if isinstance(target, AtRelease) else target)
+    answer = run_local(store, prepare(name, params), version)
+    names = [v.value for v in answer.variables]
+    return [{n: value.value for n, value in zip(names, row) if value is not None} for row in answer]
+
+
+def load_catalog(target) -> Catalog:
+    """The event sources of the store (``telemetry-event-sources.rq``)."""
+    merged: dict[str, dict] = {}
+    for row in _select(target, "telemetry-event-sources"):
+        entry = merged.setdefault(row["source"], {"row": row, "graphs": []})
+        if row.get("graph") and row["graph"] not in entry["graphs"]:
+            entry["graphs"].append(row["graph"])
+    catalog = Catalog()
+    for iri, entry in merged.items():
+        row = entry["row"]
+        catalog.sources[iri] = EventSource(
+            iri=iri,
+            provider=row["provider"],
+            event_id=row.get("event_id"),
+            label=row.get("label"),
+            graphs=tuple(sorted(entry["graphs"])),
+        )
+    return catalog
+
+
+def graph_names(target) -> dict[str, str]:
+    """Graph IRI -> ``kind version`` from the metadata graph (``sources.rq``), to say where a source came from."""
+    found = {}
+    for row in _select(target, "sources"):
+        kind, version = row.get("kind", ""), row.get("version")
+        found[row["graph"]] = f"{kind} {version}" if version and version != "unknown" else kind
+    return found
+
+
+def load_telemetry(target) -> TelemetryData:
+    """Read what coverage states need from a store (pyoxigraph Store, Dataset, AtRelease or Endpoint)."""
+    catalog = load_catalog(target)
+    techniques = {}
+    for row in _select(target, "telemetry-techniques"):
+        techniques[row["technique"]] = Technique(
+            row["technique"], row.get("name", row["technique"]), row.get("parent"), int(row.get("atomic_tests", 0))
+        )
+    rules: dict[str, Rule] = {}
+    for row in _select(target, "telemetry-rules"):
+        rule = rules.get(row["rule"])
+        if rule is None:
+            rule = rules[row["rule"]] = Rule(
+                iri=row["rule"],
+                rule_id=row.get("rule_id", row["rule"]),
+                title=row.get("title", ""),
+                level=row.get("level"),
+                path=row.get("path"),
+                unknown_logsource=row.get("unknown_logsource"),
+            )
+        if row.get("source") in catalog.sources:
+            rule.fed_by.add(row["source"])
+        if row.get("technique"):
+            rule.techniques.add(row["technique"])
+    rules_of: dict[str, set[str]] = defaultdict(set)
+    for rule in rules.values():
+        for attack_id in rule.techniques:
+            technique = techniques.get(attack_id)
+            if technique is None:
+                continue  # an ID the loaded release lacks (info --warnings names it)
+            rules_of[attack_id].add(rule.iri)
+            if technique.parent:
+                rules_of[technique.parent].add(rule.iri)
+    tests_of: dict[str, int] = defaultdict(int)
+    for technique in techniques.values():
+        tests_of[technique.attack_id] += technique.atomic_tests
+        if technique.parent:
+            tests_of[technique.parent] += technique.atomic_tests
+    log_sources: dict[str, list[LogSource]] = defaultdict(list)
+    for row in _select(target, "telemetry-log-sources"):
+        found = LogSource(row.get("log_source_name", ""), row.get("channel"), row.get("data_component"),
+                          row.get("analytic_id"))
+        if found not in log_sources[row["technique"]]:
+            log_sources[row["technique"]].append(found)
+    return TelemetryData(catalog, techniques, rules, dict(rules_of), dict(tests_of), dict(log_sources),
+                         graph_names(target))
+
+
+# --- coverage states -----------------------------------------------------------------------------
+
+
+@dataclass
+class TechniqueState:
+    """One technique's coverage state under a profile."""
+
+    attack_id: str
+    name: str
+    state: str
+    fed: list[Rule] = field(default_factory=list)  # rules the profile feeds
+    unfed: list[Rule] = field(default_factory=list)  # rules it does not (unknown log sources included)
+    needed: list[EventSource] = field(default_factory=list)  # sources that would feed the unfed rules
+    log_sources: list[LogSource] = field(default_factory=list)  # what ATT&CK's analytics name
+    atomic_tests: int = 0
+
+    @property
+    def testable(self) -> bool:
+        return self.atomic_tests > 0
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    def needed_providers(self) -> list[str]:
+        return sorted({s.provider for s in self.needed})
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: the row ``attack-kg coverage --format json`` prints."""
+        return {
+            "technique": self.attack_id,
+            "name": self.name,
+            "state": self.state,
+            "testable": self.testable,
+            "atomic_tests": self.atomic_tests,
+            "rules_fed": [_rule_dict(r) for r in self.fed],
+            "rules_not_fed": [_rule_dict(r) for r in self.unfed],
+            "needed": [s.name for s in self.needed],
+            "attack_log_sources": [
+                {"name": s.name, "channel": s.channel, "data_component": s.data_component} for s in self.log_sources
+            ],
+        }
+
+
+def _rule_dict(rule: Rule) -> dict[str, object]:
+    found = {"rule_id": rule.rule_id, "title": rule.title, "path": rule.path}
+    if rule.unknown_logsource:
+        found["unknown_logsource"] = rule.unknown_logsource
+    return found
+
+
+def rule_fed(rule: Rule, profile: Profile, catalog: Catalog) -> bool:
+    """Whether the profile feeds the rule: any one of its event sources."""
+    return any(profile.feeds(catalog.sources[iri]) for iri in rule.fed_by)
+
+
+def state_of(data: TelemetryData, attack_id: str, profile: Profile) -> TechniqueState:
+    """The coverage state of one technique under ``profile``."""
+    technique = data.techniques[attack_id]
+    rules = sorted((data.rules[iri] for iri in data.rules_of.get(attack_id, ())), key=lambda r: r.path or r.rule_id)
+    fed = [r for r in rules if rule_fed(r, profile, data.catalog)]
+    unfed = [r for r in rules if r not in fed]
+    state = NOW if fed else MORE if rules else NO_RULE
+    needed = sorted(
+        {data.catalog.sources[iri] for r in unfed for iri in r.fed_by}, key=lambda s: (s.provider, _id_order(s.event_id))
+    )
+    return TechniqueState(
+        attack_id, technique.name, state, fed, unfed, needed, data.log_sources.get(attack_id, []),
+        data.tests_of.get(attack_id, 0),
+    )
+
+
+def coverage(data: TelemetryData, profile: Profile, techniques: Iterable[str] | None = None) -> list[TechniqueState]:
+    """One state per technique (all current techniques, or those given that the store has), by ID."""
+    wanted = data.techniques if techniques is None else [t for t in techniques if t in data.techniques]
+    return [state_of(data, attack_id, profile) for attack_id in sorted(set(wanted), key=_technique_order)]
+
+
+def _technique_order(attack_id: str) -> tuple[int, int]:
+    number, _, sub = attack_id[1:].partition(".")
+    return (int(number), int(sub or 0)) if number.isdigit() else (1 << 30, 0)
+
+
+def state_counts(states: Iterable[TechniqueState]) -> dict[str, int]:
+    """How many techniques are in each state (and how many are testable)."""
+    found = dict.fromkeys(STATES, 0)
+    testable = 0
+    for state in states:
+        found[state.state] += 1
+        testable += state.testable
+    return {**found, "testable": testable}
+
+
+def group_techniques(target, group: str, direct_only: bool = False) -> tuple[str, str, list[str]]:
+    """A group's (or campaign's) ID, name and techniques, as ATT&CK counts them (``report-group.rq``:
+    its own uses and its attributed campaigns'). InputError for an unknown or ambiguous name."""
+    params = {"group": group, **({"direct_only": "true"} if direct_only else {})}
+    found = _select(target, "report-group", **params)
+    ids = sorted({row["group_id"] for row in found})
+    if not ids:
+        raise InputError(f"no ATT&CK group {group!r} (ID, name or alias) in the store")
+    if len(ids) > 1:
+        raise InputError(f"{group!r} names several groups ({', '.join(ids)}); give the group ID")
+    name = next((row["group_name"] for row in found if row.get("group_name")), ids[0])
+    return ids[0], name, sorted({row["technique"] for row in found if row.get("technique")}, key=_technique_order)
+
+
+# --- what to collect next ------------------------------------------------------------------------
+
+
+@dataclass
+class Pick:
+    """One step of :func:`next_sources`: the source added and the techniques it moves to ``now``."""
+
+    source: str  # provider, or provider/event with by="event"
+    label: str | None
+    gained: list[str]
+    events: list[EventSource]  # the event sources of the pick that feed the gained techniques' rules
+    now: int  # techniques detectable now after this step
+
+
+def _candidates(data: TelemetryData, state: TechniqueState, profile: Profile, by: str) -> set[str]:
+    """The sources whose addition would make a ``more-telemetry`` technique detectable now."""
+    found = set()
+    for rule in state.unfed:
+        for iri in rule.fed_by:
+            source = data.catalog.sources[iri]
+            if by == "provider":
+                found.add(source.provider)
+            elif source.event_id is not None:
+                found.add(source.name)
+            else:  # a provider-level source: any event of the provider feeds it
+                found.add(source.provider)
+                found.update(f"{source.provider}/{e}" for e in data.catalog.events(source.provider))
+    if by == "provider":
+        found -= profile.providers
+    return found
+
+
+def next_sources(
+    data: TelemetryData,
+    profile: Profile,
+    techniques: Iterable[str] | None = None,
+    top: int | None = None,
+    by: str = "provider",
+) -> list[Pick]:
+    """Greedy: the sources that move the most techniques from ``more-telemetry`` to ``now``, one at a
+    time, each counting only the techniques not yet gained (ties: the name, alphabetically)."""
+    if by not in ("provider", "event"):
+        raise InputError(f"gaps by {by!r}: use provider or event")
+    states = coverage(data, profile, techniques)
+    now = sum(1 for s in states if s.state == NOW)
+    gains: dict[str, set[str]] = defaultdict(set)
+    for state in states:
+        if state.state == MORE:
+            for candidate in _candidates(data, state, profile, by):
+                gains[candidate].add(state.attack_id)
+    by_id = {s.attack_id: s for s in states}
+    picks: list[Pick] = []
+    while gains and (top is None or len(picks) < top):
+        best = min(gains, key=lambda c: (-len(gains[c]), c))
+        gained = sorted(gains.pop(best), key=_technique_order)
+        if not gained:
+            break
+        now += len(gained)
+        provider, _, event_id = best.partition("/")
+        picks.append(Pick(best, _label(data.catalog, provider, event_id or None), gained,
+                          _pick_events(data, [by_id[t] for t in gained], provider, event_id or None), now))
+        for candidate in list(gains):
+            gains[candidate].difference_update(gained)
+            if not gains[candidate]:
+                del gains[candidate]
+    return picks
+
+
+def _label(catalog: Catalog, provider: str, event_id: str | None) -> str | None:
+    return next((s.label for s in catalog.sources.values() if s.provider == provider and s.event_id == event_id), None)
+
+
+def _pick_events(data: TelemetryData, states: Sequence[TechniqueState], provider: str,
+                 event_id: str | None) -> list[EventSource]:
+    found = {
+        data.catalog.sources[iri]
+        for state in states
+        for rule in state.unfed
+        for iri in rule.fed_by
+        if data.catalog.sources[iri].provider == provider
+        and (event_id is None or data.catalog.sources[iri].event_id in (event_id, None))
+    }
+    return sorted(found, key=lambda s: _id_order(s.event_id))
+
+
+def with_picks(profile: Profile, picks: Sequence[Pick]) -> Profile:
+    """The profile after collecting every pick (a provider whole, or one event)."""
+    for pick in picks:
+        provider, _, event_id = pick.source.partition("/")
+        profile = profile.plus(provider, event_id or None)
+    return profile
+
+
+def where_from(source: EventSource, graphs: Mapping[str, str]) -> str:
+    """The sources that declare an event source (``sigma-logsources 1.0; sensor-mappings ...``)."""
+    return "; ".join(graphs.get(g, g.removeprefix(GRAPH)) for g in source.graphs)
