@@ -140,3 +140,16 @@ def telemetry_store(store_dir: Path, bundle: Path | None = None) -> ox.Store:
     if bundle is not None:
         copy.bulk_extend(log_source_quads(copy, bundle))
     return copy
+
+
+def write_store(store: ox.Store, store_dir: Path) -> Path:
+    """``store`` written as a store folder the CLI opens (one generation, as a build makes)."""
+    import gc
+
+    from attackkg.builders.store import new_generation
+
+    with new_generation(store_dir) as target:
+        target.bulk_extend(store.quads_for_pattern(None, None, None, None))
+        del target
+    gc.collect()
+    return store_dir

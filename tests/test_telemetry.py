@@ -1,0 +1,256 @@
+"""Telemetry coverage (queries/telemetry.py; ``attack-kg telemetry``, ``coverage``, ``gaps``) on the
+fixture store plus event sources and ``akg:fedBy`` edges in the telemetry vocabulary
+(tests/telemetry_graph.py: the fixture rules' own logsources through four rows of the Sigma log
+source table). Every expectation is computed from the graph's edges, not written down."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from telemetry_graph import source_iri, telemetry_store, write_store
+
+from attackkg.builders.base import InputError
+from attackkg.queries import telemetry
+from attackkg.queries.cli import main
+
+BUNDLE = Path(__file__).parent / "fixtures" / "attack" / "small-enterprise-2.1.json"
+
+
+@pytest.fixture(scope="module")
+def store(fixture_store):
+    return telemetry_store(fixture_store, BUNDLE)
+
+
+@pytest.fixture(scope="module")
+def data(store):
+    return telemetry.load_telemetry(store)
+
+
+@pytest.fixture(scope="module")
+def store_dir(store, tmp_path_factory):
+    return write_store(store, tmp_path_factory.mktemp("telemetry-store") / "store")
+
+
+def _fed_by(store) -> dict[str, set[str]]:
+    """Rule IRI -> the event source IRIs that feed it, straight from the graph."""
+    query = "PREFIX akg: <https://w3id.org/attack-kg/ns#> SELECT ?r ?s WHERE { ?r akg:fedBy ?s }"
+    found: dict[str, set[str]] = {}
+    for rule, source in store.query(query, use_default_graph_as_union=True):
+        found.setdefault(rule.value, set()).add(source.value)
+    return found
+
+
+def _rules_of(store, attack_id: str) -> set[str]:
+    """Rules that detect the technique or one of its sub-techniques, straight from the graph."""
+    query = """PREFIX akg: <https://w3id.org/attack-kg/ns#>
+        SELECT DISTINCT ?r WHERE { ?t akg:attackId ?id . ?x akg:subtechniqueOf? ?t . ?r akg:detectsTechnique ?x }"""
+    from attackkg.queries import parse_query, prepare
+
+    text = prepare(parse_query("rules-of", query), {"id": attack_id}).text
+    return {row[0].value for row in store.query(text, use_default_graph_as_union=True)}
+
+
+# --- profiles --------------------------------------------------------------------------------------
+
+
+def test_profile_semantics(data):
+    catalog = data.catalog
+    by_name = {s.name: s for s in catalog.sources.values()}
+    whole = telemetry.profile_from_names(["sysmon"], catalog)
+    assert whole.feeds(by_name["sysmon/1"]) and whole.feeds(by_name["sysmon/13"]) and whole.feeds(by_name["sysmon"])
+    assert not whole.feeds(by_name["windows-security/4688"])
+    one = telemetry.profile_from_names(["windows-security/4688"], catalog)
+    assert one.feeds(by_name["windows-security/4688"])
+    assert not one.feeds(by_name["windows-security/4624"])
+    assert one.feeds(by_name["windows-security"])  # a provider-level source: the provider at all
+    assert one.names == ["windows-security/4688"]
+
+
+def test_profile_names_unknown(data):
+    with pytest.raises(InputError, match=r"unknown event source 'sysmonn'.*sysmon"):
+        telemetry.profile_from_names(["sysmonn"], data.catalog)
+    with pytest.raises(InputError, match=r"windows-security has no event '9999'.*4624, 4688"):
+        telemetry.profile_from_names(["windows-security/9999"], data.catalog)
+
+
+def test_profile_file(data, tmp_path):
+    path = tmp_path / "mine.yml"
+    path.write_text("sources:\n  - sysmon  # every event\n  - windows-security: [4624, 4688]\n", encoding="utf-8")
+    profile = telemetry.load_profile(path, data.catalog)
+    assert profile.providers == {"sysmon"}
+    assert profile.events == {("windows-security", "4624"), ("windows-security", "4688")}
+    assert telemetry.profile_of([str(path)], data.catalog) == profile
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("sources:\n  - sysmon\n  - windows-securty\n", 3, "unknown event source 'windows-securty'"),
+        ("sources:\n  - sysmon\n  - windows-security: [4624, 12]\n", 3, "no event '12'"),
+        ("sources:\n  - sysmon\n\t- zeek\n", 3, "not valid YAML"),
+        ("sources: sysmon\n", 1, "'sources' is a list"),
+        ("source:\n  - sysmon\n", 1, "a mapping with a 'sources' list"),
+    ],
+)
+def test_profile_file_errors(data, tmp_path, capsys, store_dir, text, line, message):
+    path = tmp_path / "bad.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        telemetry.load_profile(path, data.catalog)
+    assert raised.value.line == line and message in raised.value.message
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["coverage", "--telemetry", str(path), "--store", str(store_dir)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith(f"attack-kg: {path}:{line}: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_missing_profile_file(data, tmp_path):
+    with pytest.raises(InputError, match="cannot read the telemetry profile"):
+        telemetry.profile_of([str(tmp_path / "none.yml")], data.catalog)
+
+
+# --- coverage states -------------------------------------------------------------------------------
+
+
+def test_rules_split_by_whether_the_profile_feeds_them(store, data):
+    profile = telemetry.profile_from_names(["sysmon"], data.catalog)
+    state = telemetry.state_of(data, "T1204.001", profile)
+    fed_by = _fed_by(store)
+    sysmon = {iri for iri in (s.iri for s in data.catalog.sources.values() if s.provider == "sysmon")}
+    rules = _rules_of(store, "T1204.001")
+    expected_fed = {r for r in rules if fed_by.get(r, set()) & sysmon}
+    assert expected_fed and rules - expected_fed  # both sides are there to split
+    assert {r.iri for r in state.fed} == expected_fed
+    assert {r.iri for r in state.unfed} == rules - expected_fed
+    assert state.state == telemetry.NOW
+    # ATT&CK's analytics for it, as the bundle lists them
+    refs = {
+        (ref["name"], ref["channel"])
+        for o in json.loads(BUNDLE.read_text())["objects"]
+        if o["type"] == "x-mitre-analytic"
+        for ref in o.get("x_mitre_log_source_references") or []
+    }
+    assert {(s.name, s.channel) for s in state.log_sources} == refs
+
+
+def test_state_follows_the_one_event_that_feeds(store, data):
+    """A rule fed only by Sysmon 13 makes T1204.001 detectable with sysmon/13 alone, not with sysmon/1."""
+    fed_by = _fed_by(store)
+    rules = _rules_of(store, "T1204.001")
+    only_13 = {r for r in rules if fed_by.get(r) == {source_iri("sysmon/13").value}}
+    assert only_13
+    with_13 = telemetry.state_of(data, "T1204.001", telemetry.profile_from_names(["sysmon/13"], data.catalog))
+    assert {r.iri for r in with_13.fed} == only_13
+    with_1 = telemetry.state_of(data, "T1204.001", telemetry.profile_from_names(["sysmon/1"], data.catalog))
+    assert only_13.isdisjoint(r.iri for r in with_1.fed)
+
+
+def test_no_telemetry(store, data):
+    states = telemetry.coverage(data, telemetry.Profile())
+    assert states and {s.attack_id for s in states} == set(data.techniques)
+    for state in states:
+        has_rule = bool(_rules_of(store, state.attack_id))
+        assert state.state == (telemetry.MORE if has_rule else telemetry.NO_RULE), state.attack_id
+        assert not state.fed
+    fed_by = _fed_by(store)
+    t1204 = next(s for s in states if s.attack_id == "T1204")
+    assert {s.iri for s in t1204.needed} == set().union(*(fed_by.get(r, set()) for r in _rules_of(store, "T1204")))
+
+
+def test_testable_counts_sub_techniques(store, data):
+    query = """PREFIX akg: <https://w3id.org/attack-kg/ns#>
+        SELECT ?id (COUNT(DISTINCT ?test) AS ?n) WHERE {
+          ?t akg:attackId ?id . ?x akg:subtechniqueOf? ?t . ?test akg:emulates ?x } GROUP BY ?id"""
+    tests = {row[0].value: int(row[1].value) for row in store.query(query, use_default_graph_as_union=True)}
+    for state in telemetry.coverage(data, telemetry.Profile()):
+        assert state.atomic_tests == tests.get(state.attack_id, 0)
+        assert state.testable == (state.attack_id in tests)
+    assert any(tests.values())
+
+
+# --- what to collect next --------------------------------------------------------------------------
+
+
+def _now(data, profile) -> set[str]:
+    return {s.attack_id for s in telemetry.coverage(data, profile) if s.state == telemetry.NOW}
+
+
+def test_next_sources_first_pick_recomputed(data):
+    profile = telemetry.Profile()
+    picks = telemetry.next_sources(data, profile)
+    assert picks
+    gains = {p: _now(data, profile.plus(p)) - _now(data, profile) for p in data.catalog.providers}
+    best = max(len(g) for g in gains.values())
+    assert len(picks[0].gained) == best
+    assert picks[0].source == min(p for p, g in gains.items() if len(g) == best)
+    assert set(picks[0].gained) == gains[picks[0].source]
+    # each later step gains what the profile of the steps before lacks
+    for i, pick in enumerate(picks[1:], 1):
+        before = telemetry.with_picks(profile, picks[:i])
+        assert set(pick.gained) == _now(data, before.plus(pick.source)) - _now(data, before)
+    assert picks[-1].now == len(_now(data, telemetry.with_picks(profile, picks)))
+
+
+def test_next_sources_by_event(data):
+    profile = telemetry.profile_from_names(["windows-security"], data.catalog)
+    picks = telemetry.next_sources(data, profile, by="event")
+    for i, pick in enumerate(picks):
+        assert "/" in pick.source or pick.source not in profile.providers
+        before = telemetry.with_picks(profile, picks[:i])
+        provider, _, event = pick.source.partition("/")
+        assert set(pick.gained) == _now(data, before.plus(provider, event or None)) - _now(data, before)
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_telemetry_list(store_dir, data, capsys):
+    assert main(["telemetry", "--list", "--format", "json", "--store", str(store_dir)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [p["provider"] for p in listed] == sorted(data.catalog.providers)
+    names = {e["name"] for p in listed for e in p["events"]}
+    assert names == {s.name for s in data.catalog.sources.values()}
+    assert all(e["from"] for p in listed for e in p["events"])
+    assert main(["telemetry", "--list", "--provider", "sysmon", "--store", str(store_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "sysmon/1" in out and "Sysmon event 1 (process creation)" in out and "zeek" not in out
+    assert main(["telemetry", "--list", "--provider", "sysmn", "--store", str(store_dir)]) == 1
+    assert "unknown event source 'sysmn'" in capsys.readouterr().err
+
+
+def test_cli_coverage_formats(store_dir, data, capsys):
+    assert main(["coverage", "--telemetry", "sysmon", "--format", "json", "--store", str(store_dir)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    states = telemetry.coverage(data, telemetry.profile_from_names(["sysmon"], data.catalog))
+    assert [row["technique"] for row in answer["techniques"]] == [s.attack_id for s in states]
+    assert answer["counts"] == telemetry.state_counts(states)
+    assert main(["coverage", "--telemetry", "sysmon", "--format", "csv", "--store", str(store_dir)]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {row["technique"]: row["state"] for row in table} == {s.attack_id: s.state for s in states}
+    assert main(["coverage", "--store", str(store_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert "no telemetry" in err and " now " not in out
+
+
+def test_cli_gaps(store_dir, data, capsys):
+    assert main(["gaps", "--top", "1", "--format", "json", "--store", str(store_dir)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    (pick,) = telemetry.next_sources(data, telemetry.Profile(), top=1)
+    assert answer["steps"][0]["source"] == pick.source and answer["steps"][0]["gained"] == pick.gained
+    assert main(["gaps", "--top", "2", "--store", str(store_dir)]) == 0
+    out = capsys.readouterr().out
+    assert pick.source in out and " ".join(pick.gained) in out
+    assert main(["gaps", "--top", "0", "--store", str(store_dir)]) == 1
+
+
+def test_cli_gaps_and_query_gaps_differ(store_dir, capsys):
+    assert main(["query", "gaps", "--format", "json", "--store", str(store_dir)]) == 0
+    assert "results" in json.loads(capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        main(["gaps", "--help"])
+    assert "attack-kg query gaps" in capsys.readouterr().out
