@@ -224,6 +224,9 @@ class Coverage:
     sources: dict[str, list[SourceRelease]]
     techniques: dict[str, TechniqueCoverage]
     totals: Totals
+    # The Telemetry section (queries/telemetry_page.py): technique ID -> TelemetrySection.
+    telemetry: dict = field(default_factory=dict)
+    telemetry_loaded: bool = False
 
     def loaded(self, kind: str) -> bool:
         """Whether a source of this kind (attack, d3fend, sigma, atomic) is in the store;
@@ -333,7 +336,11 @@ def load_coverage(target, technique: str | None = None) -> Coverage:
         atomic=int(found.get("atomic_pairs", 0)),
         mitigations=int(found.get("mitigation_pairs", 0)),
     )
-    return Coverage(sources=dict(sources), techniques=techniques, totals=totals)
+    coverage = Coverage(sources=dict(sources), techniques=techniques, totals=totals)
+    from attackkg.queries.telemetry_page import add_sections
+
+    add_sections(target, coverage, params.get("technique"))
+    return coverage
 
 
 def _techniques(found: Iterable[dict]) -> dict[str, TechniqueCoverage]:

@@ -254,3 +254,38 @@ def test_cli_gaps_and_query_gaps_differ(store_dir, capsys):
     with pytest.raises(SystemExit):
         main(["gaps", "--help"])
     assert "attack-kg query gaps" in capsys.readouterr().out
+
+
+# --- the report page -------------------------------------------------------------------------------
+
+
+def _section(page: str, heading: str) -> str:
+    start = page.index(f"## {heading}\n")
+    following = page.find("\n## ", start + 1)
+    return page[start : following if following != -1 else len(page)]
+
+
+def test_report_telemetry_section(store, data, fixture_store):
+    from attackkg.builders.store import open_store
+    from attackkg.queries import report
+
+    page = report.report(store, "T1204.001")
+    assert page.index("## Offensive Security Tests") < page.index("## Telemetry")
+    section = _section(page, "Telemetry")
+    rules = _rules_of(store, "T1204.001")
+    assert f"**Sigma rules for this technique or its sub-techniques:** {len(rules)}" in section
+    fed_by = _fed_by(store)
+    for source in data.catalog.sources.values():
+        feeding = sum(1 for r in rules if source.iri in fed_by.get(r, set()))
+        if feeding:
+            assert f"{source.name} ({source.label}): {feeding} rule{'s' if feeding != 1 else ''}" in section
+        else:
+            assert f"{source.name} (" not in section
+    unknown = sum(1 for r in rules if r not in fed_by)
+    assert f"Rules whose log source the table does not know: {unknown} " in section
+    assert "* WinEventLog:Security: EventCode=4688 (Process Creation)" in section
+    html = report.report(store, "T1204.001", "html")
+    assert "<h2>Telemetry</h2>" in html and "windows-security/4688" in html
+    # a store without event sources says so
+    bare = _section(report.report(open_store(fixture_store), "T1204.001"), "Telemetry")
+    assert "built without the Sigma log source table" in bare
