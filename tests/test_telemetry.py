@@ -289,3 +289,26 @@ def test_report_telemetry_section(store, data, fixture_store):
     # a store without event sources says so
     bare = _section(report.report(open_store(fixture_store), "T1204.001"), "Telemetry")
     assert "built without the Sigma log source table" in bare
+
+
+# --- the Navigator layer ---------------------------------------------------------------------------
+
+
+def test_telemetry_layer(store, data, store_dir, tmp_path, capsys):
+    from test_layer import check
+
+    from attackkg.queries.telemetry_layer import build_telemetry_layer
+
+    built = check(build_telemetry_layer(store, ["sysmon"], data=data))
+    states = {s.attack_id: s for s in telemetry.coverage(data, telemetry.profile_from_names(["sysmon"], data.catalog))}
+    scored = {e["techniqueID"]: e["score"] for e in built["techniques"]}
+    assert scored and set(scored) <= set(states)
+    assert {t: {"now": 2, "more-telemetry": 1, "no-rule": 0}[states[t].state] for t in scored} == scored
+    assert built["gradient"]["maxValue"] == 2 and len(built["legendItems"]) == 3
+    assert "sysmon" in built["name"]
+    path = tmp_path / "layer.json"
+    args = ["layer", "--score", "telemetry", "--telemetry", "sysmon", "-o", str(path), "--store", str(store_dir)]
+    assert main(args) == 0
+    assert json.loads(path.read_text())["techniques"] == built["techniques"]
+    assert main(["layer", "--score", "sigma", "--telemetry", "sysmon", "--store", str(store_dir)]) == 1
+    assert "--telemetry goes with --score telemetry" in capsys.readouterr().err
