@@ -95,14 +95,15 @@ def _profile_options(parser: argparse.ArgumentParser) -> None:
     release_option(parser)
 
 
-def _read(args: argparse.Namespace):
-    """The store's telemetry data, the profile, and the techniques in scope (None: all)."""
+def _read(args: argparse.Namespace, details: bool = False):
+    """The store's telemetry data (``details``: with rule IDs and titles), the profile, and the
+    techniques in scope (None: all)."""
     from attackkg.queries import telemetry
 
     if args.direct_only and not args.group:
         raise InputError("--direct-only goes with --group")
     target = local_target(args)
-    data = telemetry.load_telemetry(target)
+    data = telemetry.load_telemetry(target, details=details)
     profile = telemetry.profile_of(args.telemetry, data.catalog)
     scope = who = None
     if args.group:
@@ -162,7 +163,7 @@ def _cmd_telemetry(args: argparse.Namespace) -> int:
 def _cmd_coverage(args: argparse.Namespace) -> int:
     from attackkg.queries import telemetry
 
-    data, profile, scope, who = _read(args)
+    data, profile, scope, who = _read(args, details=args.format == "json")
     states = telemetry.coverage(data, profile, scope)
     counts = telemetry.state_counts(states)
     if args.state:

@@ -272,7 +272,6 @@ class LogSource:
     name: str
     channel: str | None = None
     data_component: str | None = None
-    analytic: str | None = None
 
     @property
     def shown(self) -> str:
@@ -349,52 +348,57 @@ def graph_names(target) -> dict[str, str]:
     return found
 
 
-def load_telemetry(target) -> TelemetryData:
-    """Read what coverage states need from a store (pyoxigraph Store, Dataset, AtRelease or Endpoint)."""
+def load_telemetry(target, details: bool = True) -> TelemetryData:
+    """Read what coverage states need from a store (pyoxigraph Store, Dataset, AtRelease or Endpoint).
+
+    ``details``: also each rule's ID, title, level and path (``telemetry-rule-details.rq``), for
+    output that lists rules; the states and counts do not need them (the rule's IRI stands in)."""
     catalog = load_catalog(target)
-    techniques = {}
+    techniques: dict[str, Technique] = {}
+    ids: dict[str, str] = {}  # technique IRI -> ATT&CK ID
+    parents: dict[str, str] = {}
     for row in _select(target, "telemetry-techniques"):
-        techniques[row["technique"]] = Technique(
-            row["technique"], row.get("name", row["technique"]), row.get("parent"), int(row.get("atomic_tests", 0))
-        )
+        attack_id = row["technique"]
+        ids[row["t"]] = attack_id
+        techniques[attack_id] = Technique(attack_id, row.get("name", attack_id), None, int(row.get("atomic_tests", 0)))
+        if row.get("parent"):
+            parents[attack_id] = row["parent"]
+    for attack_id, parent in parents.items():
+        techniques[attack_id].parent = ids.get(parent)
     rules: dict[str, Rule] = {}
     for row in _select(target, "telemetry-rules"):
-        rule = rules.get(row["rule"])
-        if rule is None:
-            rule = rules[row["rule"]] = Rule(
-                iri=row["rule"],
-                rule_id=row.get("rule_id", row["rule"]),
-                title=row.get("title", ""),
-                level=row.get("level"),
-                path=row.get("path"),
-                unknown_logsource=row.get("unknown_logsource"),
-            )
-        if row.get("source") in catalog.sources:
-            rule.fed_by.add(row["source"])
-        if row.get("technique"):
-            rule.techniques.add(row["technique"])
+        rule = rules[row["rule"]] = Rule(
+            iri=row["rule"], rule_id=row["rule"], title="", unknown_logsource=row.get("unknown_logsource")
+        )
+        rule.fed_by = {iri for iri in row.get("sources", "").split() if iri in catalog.sources}
+        rule.techniques = {ids[iri] for iri in row.get("techniques", "").split() if iri in ids}
+    if details:
+        for row in _select(target, "telemetry-rule-details"):
+            rule = rules.get(row["rule"])
+            if rule is not None:
+                rule.rule_id, rule.title = row["rule_id"], row.get("title", "")
+                rule.level, rule.path = row.get("level"), row.get("path")
     rules_of: dict[str, set[str]] = defaultdict(set)
     for rule in rules.values():
         for attack_id in rule.techniques:
-            technique = techniques.get(attack_id)
-            if technique is None:
-                continue  # an ID the loaded release lacks (info --warnings names it)
             rules_of[attack_id].add(rule.iri)
-            if technique.parent:
-                rules_of[technique.parent].add(rule.iri)
+            parent = techniques[attack_id].parent
+            if parent:
+                rules_of[parent].add(rule.iri)
     tests_of: dict[str, int] = defaultdict(int)
     for technique in techniques.values():
         tests_of[technique.attack_id] += technique.atomic_tests
         if technique.parent:
             tests_of[technique.parent] += technique.atomic_tests
-    log_sources: dict[str, list[LogSource]] = defaultdict(list)
-    for row in _select(target, "telemetry-log-sources"):
-        found = LogSource(row.get("log_source_name", ""), row.get("channel"), row.get("data_component"),
-                          row.get("analytic_id"))
-        if found not in log_sources[row["technique"]]:
-            log_sources[row["technique"]].append(found)
-    return TelemetryData(catalog, techniques, rules, dict(rules_of), dict(tests_of), dict(log_sources),
-                         graph_names(target))
+    log_sources: dict[str, list[LogSource]] = {}
+    for row in _select(target, "telemetry-technique-log-sources"):
+        if row["t"] in ids:
+            entries = (line.split("\t") for line in row.get("log_sources", "").split("\n") if line)
+            log_sources[ids[row["t"]]] = sorted(
+                (LogSource(name, channel or None, component or None) for name, channel, component in entries),
+                key=lambda found: (found.name, found.channel or "", found.data_component or ""),
+            )
+    return TelemetryData(catalog, techniques, rules, dict(rules_of), dict(tests_of), log_sources, graph_names(target))
 
 
 # --- coverage states -----------------------------------------------------------------------------
@@ -457,8 +461,9 @@ def state_of(data: TelemetryData, attack_id: str, profile: Profile) -> Technique
     """The coverage state of one technique under ``profile``."""
     technique = data.techniques[attack_id]
     rules = sorted((data.rules[iri] for iri in data.rules_of.get(attack_id, ())), key=lambda r: r.path or r.rule_id)
-    fed = [r for r in rules if rule_fed(r, profile, data.catalog)]
-    unfed = [r for r in rules if r not in fed]
+    fed, unfed = [], []
+    for rule in rules:
+        (fed if rule_fed(rule, profile, data.catalog) else unfed).append(rule)
     state = NOW if fed else MORE if rules else NO_RULE
     needed = sorted(
         {data.catalog.sources[iri] for r in unfed for iri in r.fed_by}, key=lambda s: (s.provider, _id_order(s.event_id))
