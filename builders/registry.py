@@ -295,3 +295,5 @@ register_derivation("countermeasures", "attackkg.builders.countermeasures", need
 # After the countermeasures: references to revoked ATT&CK objects (Sigma tags, Atomic techniques,
 # D3FEND's attack-id and its countermeasure mappings) followed to their successors.
 register_derivation("revocations", "attackkg.builders.revocations", needs=("attack",))
+# Sigma rules -> the event sources that can feed them (builders/telemetry.py, the shipped logsource table).
+register_derivation("telemetry", "attackkg.builders.telemetry", needs=("sigma",))

@@ -53,6 +53,9 @@ PREFIXES = {
 METADATA_GRAPH = GRAPH + "metadata"
 COUNTERMEASURES_GRAPH = GRAPH + "derived/countermeasures"
 REVOCATIONS_GRAPH = GRAPH + "derived/revocations"  # references to revoked ATT&CK objects, followed (builders/revocations.py)
+TELEMETRY_GRAPH = GRAPH + "telemetry"  # Sigma rules -> the event sources that feed them (builders/telemetry.py)
+EVENT_SOURCE = BASE + "id/event-source/"  # akg:EventSource: <provider> or <provider>/<event>
+LOG_SOURCE = BASE + "id/log-source/"  # akg:LogSource: an ATT&CK analytic's log source reference
 
 # ATT&CK ID prefix -> the path ATT&CK's own site uses for it.
 _ATTACK_PATHS = {
@@ -155,6 +158,23 @@ def car_data_model_iri(obj: str, action: str | None = None) -> str:
     """A CAR data model object (``process``) or one of its actions (``process/create``)."""
     tail = quote(obj.strip().lower(), safe="") + (f"/{quote(action.strip().lower(), safe='')}" if action else "")
     return f"{BASE}car/data-model/{tail}"
+
+
+def event_source_iri(provider: str, event: str | int | None = None) -> str:
+    """An event source: a whole provider (``event_source_iri("windows-security")``) or one of its
+    events (``event_source_iri("sysmon", 1)`` -> ``.../event-source/sysmon/1``; the event part is
+    URL-quoted: ``zeek/dns``). Provider names are lower case and hyphenated, the names users type."""
+    tail = quote(provider.strip().lower(), safe="")
+    if event is not None and str(event).strip():
+        tail += "/" + quote(str(event).strip(), safe="")
+    return EVENT_SOURCE + tail
+
+
+def log_source_iri(data_component: str, name: str, channel: str) -> str:
+    """One log source an ATT&CK analytic names (STIX ``x_mitre_log_source_references``): its data
+    component (the component's ATT&CK ID, else its STIX id), ``name`` and ``channel``, quoted:
+    ``.../log-source/DC0032/WinEventLog%3ASecurity/EventCode%3D4688``."""
+    return LOG_SOURCE + "/".join(quote(part.strip(), safe="") for part in (data_component, name, channel))
 
 
 def cve_iri(cve_id: str) -> str:
