@@ -104,7 +104,7 @@ def _read(args: argparse.Namespace, details: bool = False):
         raise InputError("--direct-only goes with --group")
     target = local_target(args)
     data = telemetry.load_telemetry(target, details=details)
-    profile = telemetry.profile_of(args.telemetry, data.catalog)
+    profile = _profile(args.telemetry, data.catalog)
     scope = who = None
     if args.group:
         group_id, name, scope = telemetry.group_techniques(
@@ -112,6 +112,17 @@ def _read(args: argparse.Namespace, details: bool = False):
         )
         who = f"{group_id} {name}"
     return data, profile, scope, who
+
+
+def _profile(arguments, catalog):
+    """The profile of ``--telemetry``, with a warning line for events no rule or mapping names."""
+    from attackkg.queries import telemetry
+
+    profile = telemetry.profile_of(arguments, catalog)
+    note = telemetry.unlisted_note(profile, catalog)
+    if note:
+        print(f"attack-kg: warning: {note}", file=sys.stderr)
+    return profile
 
 
 def _cmd_telemetry(args: argparse.Namespace) -> int:
@@ -122,7 +133,7 @@ def _cmd_telemetry(args: argparse.Namespace) -> int:
     target = local_target(args)
     catalog = telemetry.load_catalog(target)
     if args.check:
-        profile = telemetry.profile_of(args.check, catalog)
+        profile = _profile(args.check, catalog)
         if args.format == "json":
             print(json.dumps({"origin": profile.origin, "sources": profile.names}, indent=2))
         else:

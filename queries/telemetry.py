@@ -51,10 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attackkg.builders.base import InputError
-from attackkg.ontology.namespaces import BASE, GRAPH
-
-EVENT_SOURCE_BASE = BASE + "id/event-source/"
-TELEMETRY_GRAPH = GRAPH + "telemetry"
+from attackkg.ontology.namespaces import GRAPH
 
 NOW, MORE, NO_RULE = "now", "more-telemetry", "no-rule"
 STATES = (NOW, MORE, NO_RULE)
@@ -74,6 +71,7 @@ class EventSource:
     event_id: str | None = None
     label: str | None = None
     graphs: tuple[str, ...] = ()  # the named graphs that declare it
+    origins: tuple[str, ...] = ()  # where those graphs' rows come from (dcterms:source)
 
     @property
     def name(self) -> str:
@@ -119,6 +117,7 @@ class Profile:
     providers: frozenset[str] = frozenset()
     events: frozenset[tuple[str, str]] = frozenset()
     origin: str = ""  # where it came from: the names given, or the file
+    unlisted: tuple[str, ...] = ()  # provider/event names the store does not know (they feed no rule)
 
     def feeds(self, source: EventSource) -> bool:
         """Whether the profile feeds the source: an event when it holds its provider whole or
@@ -132,8 +131,8 @@ class Profile:
     def plus(self, provider: str, event_id: str | None = None) -> Profile:
         """This profile with one more provider (whole) or event."""
         if event_id is None:
-            return Profile(self.providers | {provider}, self.events, self.origin)
-        return Profile(self.providers, self.events | {(provider, event_id)}, self.origin)
+            return Profile(self.providers | {provider}, self.events, self.origin, self.unlisted)
+        return Profile(self.providers, self.events | {(provider, event_id)}, self.origin, self.unlisted)
 
     @property
     def names(self) -> list[str]:
@@ -156,8 +155,10 @@ def _event_key(value: object) -> str:
 
 def profile_from_names(names: Iterable[str], catalog: Catalog) -> Profile:
     """A profile from names as the CLI takes them: ``sysmon`` (a provider whole) or
-    ``windows-security/4688`` (one event); InputError for a name the store does not know."""
-    providers, events = set(), set()
+    ``windows-security/4688`` (one event); InputError for a provider the store does not know. An
+    event the store does not know of a known provider is kept, and listed in ``unlisted``: it is
+    collected, but no rule needs it."""
+    providers, events, unlisted = set(), set(), []
     given = list(names)
     for name in given:
         provider, _, event_id = name.strip().partition("/")
@@ -165,23 +166,33 @@ def profile_from_names(names: Iterable[str], catalog: Catalog) -> Profile:
             raise InputError(_unknown_source(provider, catalog), path="--telemetry")
         if event_id:
             if event_id not in catalog.events(provider):
-                raise InputError(_unknown_event(provider, event_id, catalog), path="--telemetry")
+                unlisted.append(f"{provider}/{event_id}")
             events.add((provider, event_id))
         else:
             providers.add(provider)
-    return Profile(frozenset(providers), frozenset(events), origin=" ".join(given))
+    return Profile(frozenset(providers), frozenset(events), " ".join(given), tuple(unlisted))
 
 
-def _unknown_event(provider: str, event_id: str, catalog: Catalog) -> str:
-    known = sorted(catalog.events(provider), key=_id_order)
-    listed = ", ".join(known[:40]) + (f", ... ({len(known)} in all)" if len(known) > 40 else "")
-    return f"{provider} has no event {event_id!r} in this store; its events: {listed or 'none (use the provider whole)'}"
+def unlisted_note(profile: Profile, catalog: Catalog) -> str | None:
+    """The warning for events of a profile the store does not know, or None."""
+    if not profile.unlisted:
+        return None
+    providers = sorted({name.split("/", 1)[0] for name in profile.unlisted})
+    known = "; ".join(
+        f"{p}: {', '.join(sorted(catalog.events(p), key=_id_order)) or 'none (it is named whole)'}" for p in providers
+    )
+    return (
+        f"{', '.join(profile.unlisted)}: no Sigma rule or sensor mapping in this store names "
+        + ("this event, so it feeds" if len(profile.unlisted) == 1 else "these events, so they feed")
+        + f" no rule (events known: {known})"
+    )
 
 
 def load_profile(path: str | os.PathLike, catalog: Catalog) -> Profile:
     """A profile from a YAML file (``sources:`` a list of provider names, or one-key mappings
     of a provider to a list of event IDs). InputError ``path:line: message`` for a file that
-    cannot be read, is not YAML, or names a source or event the store does not know."""
+    cannot be read, is not YAML, or names a provider the store does not know; an unknown event of
+    a known provider is kept and listed in ``unlisted`` (:func:`unlisted_note`)."""
     from attackkg.builders.files import os_reason
     from attackkg.builders.yamlfiles import Invalid, documents, refuse_large
 
@@ -212,7 +223,7 @@ def _profile_document(document: object, catalog: Catalog, source: str) -> Profil
     entries = document["sources"]
     if not isinstance(entries, list):
         raise Invalid("'sources' is a list of providers (sysmon) or provider: [event IDs]", ("sources",))
-    providers, events = set(), set()
+    providers, events, unlisted = set(), set(), []
     for index, entry in enumerate(entries):
         where = ("sources", index)
         if isinstance(entry, str):
@@ -234,9 +245,9 @@ def _profile_document(document: object, catalog: Catalog, source: str) -> Profil
                 raise Invalid(f"{provider}: an event ID is a number or a name", (*where, provider, position))
             event_id = _event_key(value)
             if event_id not in catalog.events(provider):
-                raise Invalid(_unknown_event(provider, event_id, catalog), (*where, provider, position))
+                unlisted.append(f"{provider}/{event_id}")
             events.add((provider, event_id))
-    return Profile(frozenset(providers), frozenset(events), origin=source)
+    return Profile(frozenset(providers), frozenset(events), source, tuple(unlisted))
 
 
 def profile_of(arguments: Sequence[str] | None, catalog: Catalog) -> Profile:
@@ -323,9 +334,10 @@ def load_catalog(target) -> Catalog:
     """The event sources of the store (``telemetry-event-sources.rq``)."""
     merged: dict[str, dict] = {}
     for row in _select(target, "telemetry-event-sources"):
-        entry = merged.setdefault(row["source"], {"row": row, "graphs": []})
-        if row.get("graph") and row["graph"] not in entry["graphs"]:
-            entry["graphs"].append(row["graph"])
+        entry = merged.setdefault(row["source"], {"row": row, "graphs": [], "origins": []})
+        for key, plural in (("graph", "graphs"), ("origin", "origins")):
+            if row.get(key) and row[key] not in entry[plural]:
+                entry[plural].append(row[key])
     catalog = Catalog()
     for iri, entry in merged.items():
         row = entry["row"]
@@ -335,6 +347,7 @@ def load_catalog(target) -> Catalog:
             event_id=row.get("event_id"),
             label=row.get("label"),
             graphs=tuple(sorted(entry["graphs"])),
+            origins=tuple(sorted(entry["origins"])),
         )
     return catalog
 
@@ -603,5 +616,8 @@ def with_picks(profile: Profile, picks: Sequence[Pick]) -> Profile:
 
 
 def where_from(source: EventSource, graphs: Mapping[str, str]) -> str:
-    """The sources that declare an event source (``sigma-logsources 1.0; sensor-mappings ...``)."""
+    """Where an event source comes from: its rows' sources (``pysigma-pipeline-sysmon 2.0.0 ...``),
+    else the graphs that declare it, as the metadata graph names them."""
+    if source.origins:
+        return "; ".join(source.origins)
     return "; ".join(graphs.get(g, g.removeprefix(GRAPH)) for g in source.graphs)

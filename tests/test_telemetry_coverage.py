@@ -1,7 +1,9 @@
-"""Telemetry coverage (queries/telemetry.py; ``attack-kg telemetry``, ``coverage``, ``gaps``) on the
-fixture store plus event sources and ``akg:fedBy`` edges in the telemetry vocabulary
-(tests/telemetry_graph.py: the fixture rules' own logsources through four rows of the Sigma log
-source table). Every expectation is computed from the graph's edges, not written down."""
+"""Telemetry coverage (queries/telemetry.py; ``attack-kg telemetry``, ``coverage``, ``gaps``, the
+report's Telemetry section, ``layer --score telemetry``) on the fixture store: its rules' event
+sources are the build's own (the Sigma log source table's ``akg:fedBy``), and ATT&CK's analytic
+log sources are added from the fixture bundle while the build lacks them
+(tests/telemetry_graph.py). Every expectation is computed from the graph's edges, not written
+down."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from telemetry_graph import source_iri, telemetry_store, write_store
+from telemetry_graph import with_log_sources, write_store
 
 from attackkg.builders.base import InputError
 from attackkg.queries import telemetry
@@ -22,7 +24,7 @@ BUNDLE = Path(__file__).parent / "fixtures" / "attack" / "small-enterprise-2.1.j
 
 @pytest.fixture(scope="module")
 def store(fixture_store):
-    return telemetry_store(fixture_store, BUNDLE)
+    return with_log_sources(fixture_store, BUNDLE)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def test_profile_semantics(data):
     assert not whole.feeds(by_name["windows-security/4688"])
     one = telemetry.profile_from_names(["windows-security/4688"], catalog)
     assert one.feeds(by_name["windows-security/4688"])
-    assert not one.feeds(by_name["windows-security/4624"])
+    assert not one.feeds(by_name["windows-security/4657"])
     assert one.feeds(by_name["windows-security"])  # a provider-level source: the provider at all
     assert one.names == ["windows-security/4688"]
 
@@ -73,8 +75,13 @@ def test_profile_semantics(data):
 def test_profile_names_unknown(data):
     with pytest.raises(InputError, match=r"unknown event source 'sysmonn'.*sysmon"):
         telemetry.profile_from_names(["sysmonn"], data.catalog)
-    with pytest.raises(InputError, match=r"windows-security has no event '9999'.*4624, 4688"):
-        telemetry.profile_from_names(["windows-security/9999"], data.catalog)
+    # an event no rule names is collected all the same: kept, said, and it feeds nothing
+    profile = telemetry.profile_from_names(["windows-security/9999"], data.catalog)
+    assert profile.unlisted == ("windows-security/9999",)
+    known = ", ".join(sorted(data.catalog.events("windows-security"), key=int))
+    assert f"(events known: windows-security: {known})" in telemetry.unlisted_note(profile, data.catalog)
+    assert not any(telemetry.rule_fed(r, profile, data.catalog) for r in data.rules.values() if any(
+        data.catalog.sources[i].event_id for i in r.fed_by))
 
 
 def test_profile_file(data, tmp_path):
@@ -83,6 +90,7 @@ def test_profile_file(data, tmp_path):
     profile = telemetry.load_profile(path, data.catalog)
     assert profile.providers == {"sysmon"}
     assert profile.events == {("windows-security", "4624"), ("windows-security", "4688")}
+    assert profile.unlisted == (() if "4624" in data.catalog.events("windows-security") else ("windows-security/4624",))
     assert telemetry.profile_of([str(path)], data.catalog) == profile
 
 
@@ -90,7 +98,8 @@ def test_profile_file(data, tmp_path):
     ("text", "line", "message"),
     [
         ("sources:\n  - sysmon\n  - windows-securty\n", 3, "unknown event source 'windows-securty'"),
-        ("sources:\n  - sysmon\n  - windows-security: [4624, 12]\n", 3, "no event '12'"),
+        ("sources:\n  - sysmon\n  - {sysmon: [1], zeek: [conn]}\n", 3, "each source is a provider name or one"),
+        ("sources:\n  - sysmon\n  - windows-security: []\n", 3, "give a list of event IDs"),
         ("sources:\n  - sysmon\n\t- zeek\n", 3, "not valid YAML"),
         ("sources: sysmon\n", 1, "'sources' is a list"),
         ("source:\n  - sysmon\n", 1, "a mapping with a 'sources' list"),
@@ -139,10 +148,11 @@ def test_rules_split_by_whether_the_profile_feeds_them(store, data):
 
 
 def test_state_follows_the_one_event_that_feeds(store, data):
-    """A rule fed only by Sysmon 13 makes T1204.001 detectable with sysmon/13 alone, not with sysmon/1."""
+    """A rule Sysmon 13 feeds and Sysmon 1 does not makes T1204.001 detectable with sysmon/13 alone, not with sysmon/1."""
     fed_by = _fed_by(store)
     rules = _rules_of(store, "T1204.001")
-    only_13 = {r for r in rules if fed_by.get(r) == {source_iri("sysmon/13").value}}
+    iri = {s.name: s.iri for s in data.catalog.sources.values()}
+    only_13 = {r for r in rules if iri["sysmon/13"] in fed_by.get(r, ()) and iri["sysmon/1"] not in fed_by.get(r, ())}
     assert only_13
     with_13 = telemetry.state_of(data, "T1204.001", telemetry.profile_from_names(["sysmon/13"], data.catalog))
     assert {r.iri for r in with_13.fed} == only_13
@@ -265,8 +275,7 @@ def _section(page: str, heading: str) -> str:
     return page[start : following if following != -1 else len(page)]
 
 
-def test_report_telemetry_section(store, data, fixture_store):
-    from attackkg.builders.store import open_store
+def test_report_telemetry_section(store, data):
     from attackkg.queries import report
 
     page = report.report(store, "T1204.001")
@@ -286,8 +295,14 @@ def test_report_telemetry_section(store, data, fixture_store):
     assert "* WinEventLog:Security: EventCode=4688 (Process Creation)" in section
     html = report.report(store, "T1204.001", "html")
     assert "<h2>Telemetry</h2>" in html and "windows-security/4688" in html
-    # a store without event sources says so
-    bare = _section(report.report(open_store(fixture_store), "T1204.001"), "Telemetry")
+    # a store without event sources (built before the table) says so
+    import pyoxigraph as ox
+
+    from attackkg.ontology.namespaces import TELEMETRY_GRAPH
+
+    older = ox.Store()
+    older.bulk_extend(q for q in store.quads_for_pattern(None, None, None) if q.graph_name.value != TELEMETRY_GRAPH)
+    bare = _section(report.report(older, "T1204.001"), "Telemetry")
     assert "built without the Sigma log source table" in bare
 
 
