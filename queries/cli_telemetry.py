@@ -248,7 +248,7 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     print()
     table = [
         [str(i), p.source, f"+{len(p.gained)}", f"{p.now}/{total}", " ".join(p.gained),
-         " ".join(e.name for e in p.events if e.event_id)]
+         " ".join(e.name for e in p.events if e.event_id) or f"{p.source} (the log as a whole)"]
         for i, p in enumerate(picks, 1)
     ]
     print(format_table(["step", "collect", "new", "now", "techniques gained", "events their rules need"], table,

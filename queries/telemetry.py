@@ -370,14 +370,17 @@ def load_telemetry(target, details: bool = True) -> TelemetryData:
     techniques: dict[str, Technique] = {}
     ids: dict[str, str] = {}  # technique IRI -> ATT&CK ID
     parents: dict[str, str] = {}
+    retired: dict[str, Technique] = {}  # revoked or deprecated: their rules and tests still count for a parent
     for row in _select(target, "telemetry-techniques"):
         attack_id = row["technique"]
         ids[row["t"]] = attack_id
-        techniques[attack_id] = Technique(attack_id, row.get("name", attack_id), None, int(row.get("atomic_tests", 0)))
+        found = Technique(attack_id, row.get("name", attack_id), None, int(row.get("atomic_tests", 0)))
+        (retired if row.get("retired") == "true" else techniques)[attack_id] = found
         if row.get("parent"):
             parents[attack_id] = row["parent"]
+    every = {**retired, **techniques}
     for attack_id, parent in parents.items():
-        techniques[attack_id].parent = ids.get(parent)
+        every[attack_id].parent = ids.get(parent)
     rules: dict[str, Rule] = {}
     for row in _select(target, "telemetry-rules"):
         rule = rules[row["rule"]] = Rule(
@@ -395,11 +398,11 @@ def load_telemetry(target, details: bool = True) -> TelemetryData:
     for rule in rules.values():
         for attack_id in rule.techniques:
             rules_of[attack_id].add(rule.iri)
-            parent = techniques[attack_id].parent
+            parent = every[attack_id].parent
             if parent:
                 rules_of[parent].add(rule.iri)
     tests_of: dict[str, int] = defaultdict(int)
-    for technique in techniques.values():
+    for technique in every.values():
         tests_of[technique.attack_id] += technique.atomic_tests
         if technique.parent:
             tests_of[technique.parent] += technique.atomic_tests

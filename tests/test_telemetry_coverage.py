@@ -327,3 +327,122 @@ def test_telemetry_layer(store, data, store_dir, tmp_path, capsys):
     assert json.loads(path.read_text())["techniques"] == built["techniques"]
     assert main(["layer", "--score", "sigma", "--telemetry", "sysmon", "--store", str(store_dir)]) == 1
     assert "--telemetry goes with --score telemetry" in capsys.readouterr().err
+
+
+# --- acceptance, on the full build (ATT&CK 18.1, D3FEND 1.2.0, every Sigma rule, Atomic) ------------
+
+
+@pytest.fixture(scope="module")
+def full(full_store_dir, shared_data):
+    from attackkg.builders.store import open_store
+
+    store = open_store(full_store_dir)
+    return store, telemetry.load_telemetry(store)
+
+
+# The per-state count of every current technique under a profile, by SPARQL alone: a technique is
+# "now" when a rule on it or a sub-technique is fed by an event source the profile feeds, else
+# "more-telemetry" when such a rule exists, else "no-rule". The profile goes in as VALUES.
+STATE_COUNTS = """
+PREFIX akg: <https://w3id.org/attack-kg/ns#>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+SELECT ?state (COUNT(?t) AS ?n) WHERE {
+  {
+    SELECT ?t (MAX(?has_rule) AS ?rule_exists) (MAX(?fed) AS ?is_fed) WHERE {
+      ?t a akg:Technique .
+      FILTER NOT EXISTS { ?t akg:revoked true }
+      FILTER NOT EXISTS { ?t owl:deprecated true }
+      OPTIONAL {
+        ?x akg:subtechniqueOf? ?t .
+        ?rule akg:detectsTechnique ?x .
+        BIND(1 AS ?has_rule)
+        OPTIONAL {
+          ?rule akg:fedBy ?source .
+          ?source akg:eventProvider ?provider .
+          OPTIONAL { ?source akg:eventId ?event }
+          FILTER(?provider IN (WHOLE)
+                 || (BOUND(?event) && CONCAT(?provider, "/", ?event) IN (PAIRS))
+                 || (!BOUND(?event) && ?provider IN (PAIR_PROVIDERS)))
+          BIND(1 AS ?fed_here)
+        }
+        BIND(COALESCE(?fed_here, 0) AS ?fed)
+      }
+    } GROUP BY ?t
+  }
+  BIND(IF(COALESCE(?is_fed, 0) = 1, "now", IF(COALESCE(?rule_exists, 0) = 1, "more-telemetry", "no-rule")) AS ?state)
+} GROUP BY ?state
+"""
+
+
+def _sparql_counts(store, whole: list[str], pairs: list[str]) -> dict[str, int]:
+    def listed(values):
+        return ", ".join(f'"{v}"' for v in values) or '"-"'
+
+    text = (
+        STATE_COUNTS.replace("PAIR_PROVIDERS", listed(sorted({p.split("/")[0] for p in pairs})))
+        .replace("WHOLE", listed(whole))
+        .replace("PAIRS", listed(pairs))
+    )
+    found = dict.fromkeys(telemetry.STATES, 0)
+    for state, count in store.query(text, use_default_graph_as_union=True):
+        found[state.value] = int(count.value)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("whole", "pairs"),
+    [(["sysmon"], []), (["windows-security", "aws-cloudtrail"], ["sysmon/1", "windows-powershell/4104"]), ([], [])],
+)
+def test_full_state_counts_match_sparql(full, whole, pairs):
+    store, data = full
+    profile = telemetry.profile_from_names(whole + pairs, data.catalog)
+    counts = telemetry.state_counts(telemetry.coverage(data, profile))
+    assert {k: counts[k] for k in telemetry.STATES} == _sparql_counts(store, whole, pairs)
+    assert counts["now"] > 0 or not (whole or pairs)
+    assert counts["more-telemetry"] > 0 and counts["no-rule"] > 0
+
+
+def test_full_t1204_001_with_sysmon(full):
+    store, data = full
+    state = telemetry.state_of(data, "T1204.001", telemetry.profile_from_names(["sysmon"], data.catalog))
+    assert state.state in telemetry.STATES
+    query = """PREFIX akg: <https://w3id.org/attack-kg/ns#>
+        SELECT DISTINCT ?rule ?fed WHERE {
+          ?t akg:attackId "T1204.001" ; a akg:Technique . ?x akg:subtechniqueOf? ?t . ?rule akg:detectsTechnique ?x .
+          OPTIONAL { ?rule akg:fedBy ?s . ?s akg:eventProvider "sysmon" . BIND(true AS ?sysmon) }
+          BIND(BOUND(?sysmon) AS ?fed)
+        }"""
+    split: dict[str, bool] = {}
+    for rule, fed in store.query(query, use_default_graph_as_union=True):
+        split[rule.value] = split.get(rule.value, False) or fed.value == "true"
+    assert {r.iri for r in state.fed} == {r for r, fed in split.items() if fed}
+    assert {r.iri for r in state.unfed} == {r for r, fed in split.items() if not fed}
+    assert state.fed and state.unfed  # T1204.001 has both kinds of rules in the shared data
+    assert state.state == telemetry.NOW
+
+
+def test_full_no_telemetry(full):
+    _store, data = full
+    for state in telemetry.coverage(data, telemetry.Profile()):
+        assert state.state == (telemetry.MORE if data.rules_of.get(state.attack_id) else telemetry.NO_RULE)
+
+
+def test_full_gaps_sysmon_g0016_top_3(full, full_store_dir, capsys):
+    store, data = full
+    profile = telemetry.profile_from_names(["sysmon"], data.catalog)
+    _id, _name, techniques = telemetry.group_techniques(store, "G0016")
+    assert main(["gaps", "--telemetry", "sysmon", "--group", "G0016", "--top", "3", "--format", "json",
+                 "--store", str(full_store_dir)]) == 0
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    assert len(steps) == 3 and all(step["gained"] for step in steps)
+    # the first pick, recomputed: every provider tried on its own
+    before = {s.attack_id for s in telemetry.coverage(data, profile, techniques) if s.state == telemetry.NOW}
+    gains = {}
+    for provider in data.catalog.providers:
+        if provider not in profile.providers:
+            after = telemetry.coverage(data, profile.plus(provider), techniques)
+            gains[provider] = {s.attack_id for s in after if s.state == telemetry.NOW} - before
+    best = max(len(g) for g in gains.values())
+    assert steps[0]["source"] == min(p for p, g in gains.items() if len(g) == best)
+    assert set(steps[0]["gained"]) == gains[steps[0]["source"]]
+    assert len(steps[0]["gained"]) >= len(steps[1]["gained"]) >= len(steps[2]["gained"])
