@@ -35,7 +35,7 @@ from attackkg.builders.base import (
     text,
     typed,
 )
-from attackkg.ontology.namespaces import BASE, OWL, SKOS, attack_iri, graph_iri, stix_iri
+from attackkg.ontology.namespaces import BASE, OWL, SKOS, attack_iri, graph_iri, log_source_iri, stix_iri
 
 # STIX type -> project class.
 CLASSES = {
@@ -89,7 +89,7 @@ _FIELD_TYPES = (
 _ENTRY_FIELDS = {
     "external_references": ("source_name", "external_id", "url", "description"),
     "kill_chain_phases": ("kill_chain_name", "phase_name"),
-    "x_mitre_log_source_references": ("x_mitre_data_component_ref",),
+    "x_mitre_log_source_references": ("x_mitre_data_component_ref", "name", "channel"),
 }
 
 DESCRIPTION = dcterms("description")
@@ -377,6 +377,21 @@ def _object(obj: dict, node: ox.NamedNode, iris: dict, tactics: dict, domain: ox
         component = ref.get("x_mitre_data_component_ref") if isinstance(ref, dict) else None
         if component in iris:
             yield ox.Triple(node, akg("dataComponent"), ox.NamedNode(iris[component]))
+            yield from _log_source(node, ref, iris[component])
+
+
+def _log_source(analytic: ox.NamedNode, ref: dict, component: str) -> Iterator[ox.Triple]:
+    """One entry of an analytic's ``x_mitre_log_source_references`` as an ``akg:LogSource``: its
+    ``name`` (``WinEventLog:Security``), ``channel`` (``EventCode=4768``) and data component."""
+    name, channel = (ref.get(key) or "" for key in ("name", "channel"))
+    node = ox.NamedNode(log_source_iri(component.rstrip("/").rsplit("/", 1)[-1], name, channel))
+    yield ox.Triple(analytic, akg("logSource"), node)
+    yield ox.Triple(node, TYPE, akg("LogSource"))
+    yield ox.Triple(node, akg("dataComponent"), ox.NamedNode(component))
+    if name:
+        yield ox.Triple(node, akg("logSourceName"), text(name))
+    if channel:
+        yield ox.Triple(node, akg("logSourceChannel"), text(channel))
 
 
 def _relationship(obj: dict, iris: dict) -> Iterator[ox.Triple]:
