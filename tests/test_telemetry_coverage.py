@@ -1,9 +1,8 @@
 """Telemetry coverage (queries/telemetry.py; ``attack-kg telemetry``, ``coverage``, ``gaps``, the
-report's Telemetry section, ``layer --score telemetry``) on the fixture store: its rules' event
-sources are the build's own (the Sigma log source table's ``akg:fedBy``), and ATT&CK's analytic
-log sources are added from the fixture bundle while the build lacks them
-(tests/telemetry_graph.py). Every expectation is computed from the graph's edges, not written
-down."""
+report's Telemetry section, ``layer --score telemetry``) on the fixture store, whose rules' event
+sources are the build's own (the Sigma log source table's ``akg:fedBy``) and whose analytics
+carry ATT&CK's log sources; then the acceptance checks on the full build. Every expectation is
+computed from the graph's edges (or the STIX bundle), not written down."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-from telemetry_graph import with_log_sources, write_store
 
 from attackkg.builders.base import InputError
 from attackkg.queries import telemetry
@@ -24,7 +22,9 @@ BUNDLE = Path(__file__).parent / "fixtures" / "attack" / "small-enterprise-2.1.j
 
 @pytest.fixture(scope="module")
 def store(fixture_store):
-    return with_log_sources(fixture_store, BUNDLE)
+    from attackkg.builders.store import open_store
+
+    return open_store(fixture_store)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,8 @@ def data(store):
 
 
 @pytest.fixture(scope="module")
-def store_dir(store, tmp_path_factory):
-    return write_store(store, tmp_path_factory.mktemp("telemetry-store") / "store")
+def store_dir(fixture_store):
+    return fixture_store
 
 
 def _fed_by(store) -> dict[str, set[str]]:
