@@ -278,11 +278,11 @@ class Rule:
 
 @dataclass(frozen=True)
 class LogSource:
-    """A log source one of ATT&CK's analytics names for a technique."""
+    """A log source one of ATT&CK's analytics names for a technique (``telemetry-log-sources``
+    gives their data components too)."""
 
     name: str
     channel: str | None = None
-    data_component: str | None = None
 
     @property
     def shown(self) -> str:
@@ -409,10 +409,10 @@ def load_telemetry(target, details: bool = True) -> TelemetryData:
     log_sources: dict[str, list[LogSource]] = {}
     for row in _select(target, "telemetry-technique-log-sources"):
         if row["t"] in ids:
-            entries = (line.split("\t") for line in row.get("log_sources", "").split("\n") if line)
+            entries = (line.partition("\t") for line in row.get("log_sources", "").split("\n") if line)
             log_sources[ids[row["t"]]] = sorted(
-                (LogSource(name, channel or None, component or None) for name, channel, component in entries),
-                key=lambda found: (found.name, found.channel or "", found.data_component or ""),
+                (LogSource(name, channel or None) for name, _, channel in entries),
+                key=lambda found: (found.name, found.channel or ""),
             )
     return TelemetryData(catalog, techniques, rules, dict(rules_of), dict(tests_of), log_sources, graph_names(target))
 
@@ -455,9 +455,7 @@ class TechniqueState:
             "rules_fed": [_rule_dict(r) for r in self.fed],
             "rules_not_fed": [_rule_dict(r) for r in self.unfed],
             "needed": [s.name for s in self.needed],
-            "attack_log_sources": [
-                {"name": s.name, "channel": s.channel, "data_component": s.data_component} for s in self.log_sources
-            ],
+            "attack_log_sources": [{"name": s.name, "channel": s.channel} for s in self.log_sources],
         }
 
 
