@@ -446,3 +446,38 @@ def test_full_gaps_sysmon_g0016_top_3(full, full_store_dir, capsys):
     assert steps[0]["source"] == min(p for p, g in gains.items() if len(g) == best)
     assert set(steps[0]["gained"]) == gains[steps[0]["source"]]
     assert len(steps[0]["gained"]) >= len(steps[1]["gained"]) >= len(steps[2]["gained"])
+
+
+# --- named queries ---------------------------------------------------------------------------------
+
+
+def test_query_rules_for_source(store, data):
+    from attackkg.queries import rows
+
+    fed_by = _fed_by(store)
+    by_name = {s.name: s for s in data.catalog.sources.values()}
+    ids = {r.iri: r.rule_id for r in data.rules.values()}
+    for name in ("sysmon/1", "sysmon", "windows-security/4688", "windows-powershell/4104"):
+        provider, _, event = name.partition("/")
+        feeding = {s.iri for s in data.catalog.sources.values() if s.provider == provider and (
+            not event or s.event_id in (event, None))}
+        expected = {ids[r] for r, sources in fed_by.items() if sources & feeding}
+        found = rows(store, "rules-for-source", source=name)
+        assert {row["rule_id"] for row in found} == expected and expected, name
+        assert {row["event_source"] for row in found} <= {by_name[n].name for n in by_name if by_name[n].iri in feeding}
+
+
+def test_query_technique_event_sources(store, data):
+    from attackkg.queries import rows
+
+    fed_by = _fed_by(store)
+    found = rows(store, "technique-event-sources", technique="T1204")
+    rules = _rules_of(store, "T1204")
+    ids = {r.iri: r.rule_id for r in data.rules.values()}
+    assert {row["rule_id"] for row in found} == {ids[r] for r in rules}
+    names = {s.iri: s.name for s in data.catalog.sources.values()}
+    assert {(row["rule_id"], row["event_source"]) for row in found if "event_source" in row} == {
+        (ids[r], names[s]) for r in rules for s in fed_by.get(r, ())
+    }
+    assert {row["rule_id"] for row in found if "unknown_logsource" in row} == {ids[r] for r in rules if r not in fed_by}
+    assert {row["match"] for row in found} == {"technique", "sub-technique"}
