@@ -290,6 +290,13 @@ BUILT_IN = (
         help="MITRE Cyber Analytics Repository: the repository folder (analytics/*.yaml, data_model/*.yaml)",
         lenient=True,
     ),
+    register(
+        "sensors",
+        "attackkg.builders.sensors",
+        title="CTID Sensor Mappings",
+        help="CTID Sensor Mappings to ATT&CK: the repository folder or a *-sensors-mappings-*.csv file "
+        "(Sysmon, Windows event logs, auditd, CloudTrail, osquery, Zeek events -> ATT&CK data components)",
+    ),
 )
 register_derivation("countermeasures", "attackkg.builders.countermeasures", needs=("d3fend",))
 # After the countermeasures: references to revoked ATT&CK objects (Sigma tags, Atomic techniques,
