@@ -375,7 +375,7 @@ def load_telemetry(target, details: bool = True) -> TelemetryData:
         attack_id = row["technique"]
         ids[row["t"]] = attack_id
         found = Technique(attack_id, row.get("name", attack_id), None, int(row.get("atomic_tests", 0)))
-        (retired if row.get("retired") == "true" else techniques)[attack_id] = found
+        (retired if row.get("retired") == "yes" else techniques)[attack_id] = found
         if row.get("parent"):
             parents[attack_id] = row["parent"]
     every = {**retired, **techniques}
@@ -383,11 +383,17 @@ def load_telemetry(target, details: bool = True) -> TelemetryData:
         every[attack_id].parent = ids.get(parent)
     rules: dict[str, Rule] = {}
     for row in _select(target, "telemetry-rules"):
-        rule = rules[row["rule"]] = Rule(
-            iri=row["rule"], rule_id=row["rule"], title="", unknown_logsource=row.get("unknown_logsource")
-        )
-        rule.fed_by = {iri for iri in row.get("sources", "").split() if iri in catalog.sources}
-        rule.techniques = {ids[iri] for iri in row.get("techniques", "").split() if iri in ids}
+        rule = rules.get(row["rule"])
+        if rule is None:
+            rule = rules[row["rule"]] = Rule(iri=row["rule"], rule_id=row["rule"], title="")
+        if "source" in row:
+            if row["source"] in catalog.sources:
+                rule.fed_by.add(row["source"])
+        elif "technique" in row:
+            if row["technique"] in ids:
+                rule.techniques.add(ids[row["technique"]])
+        elif "unknown_logsource" in row:
+            rule.unknown_logsource = row["unknown_logsource"]
     if details:
         for row in _select(target, "telemetry-rule-details"):
             rule = rules.get(row["rule"])
@@ -406,14 +412,17 @@ def load_telemetry(target, details: bool = True) -> TelemetryData:
         tests_of[technique.attack_id] += technique.atomic_tests
         if technique.parent:
             tests_of[technique.parent] += technique.atomic_tests
-    log_sources: dict[str, list[LogSource]] = {}
+    named: dict[str, LogSource] = {}
+    named_by: dict[str, set[str]] = defaultdict(set)  # technique ID -> log source IRIs
     for row in _select(target, "telemetry-technique-log-sources"):
-        if row["t"] in ids:
-            entries = (line.partition("\t") for line in row.get("log_sources", "").split("\n") if line)
-            log_sources[ids[row["t"]]] = sorted(
-                (LogSource(name, channel or None) for name, _, channel in entries),
-                key=lambda found: (found.name, found.channel or ""),
-            )
+        if "name" in row:
+            named[row["log_source"]] = LogSource(row["name"], row.get("channel") or None)
+        elif row.get("t") in ids:
+            named_by[ids[row["t"]]].add(row["log_source"])
+    log_sources = {
+        attack_id: sorted({named[iri] for iri in iris if iri in named}, key=lambda ls: (ls.name, ls.channel or ""))
+        for attack_id, iris in named_by.items()
+    }
     return TelemetryData(catalog, techniques, rules, dict(rules_of), dict(tests_of), log_sources, graph_names(target))
 
 
