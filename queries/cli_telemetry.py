@@ -143,7 +143,7 @@ def _cmd_telemetry(args: argparse.Namespace) -> int:
     providers = catalog.providers
     if args.provider is not None:
         if args.provider not in providers:
-            raise InputError(telemetry._unknown_source(args.provider, catalog), path="--provider")
+            raise InputError(telemetry.unknown_source(args.provider, catalog), path="--provider")
         providers = {args.provider: providers[args.provider]}
     if not providers:
         raise InputError("the store holds no event sources: build it with the Sigma rules (the log source table)")
