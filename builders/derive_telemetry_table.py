@@ -21,6 +21,8 @@ says where it comes from (the ``source`` column):
 - ``sigma-taxonomy``: the Sigma specification's taxonomy appendix, version 2.1.0 of 2025-08-02
   (github.com/SigmaHQ/sigma-specification, specification/sigma-appendix-taxonomy.md, commit
   b1b2cf6989e2fb5a19f06b4fbe8650f0d1ccb2a8): the rows below, copied by hand from its tables;
+- ``ctid-sensor-mappings``: the sensors of CTID's Sensor Mappings to ATT&CK that no Sigma logsource
+  names (osquery), so that every provider ``--sensors`` writes is known by name;
 - ``sigmahq-logsource-guide``: SigmaHQ's own log source guides (github.com/SigmaHQ/sigma,
   documentation/logsource-guides/windows/category/process_creation.md: Security 4688 or Sysmon 1).
 
@@ -77,6 +79,8 @@ SECURITY_EVENTS = {4688: "a new process has been created", 4657: "a registry val
 POWERSHELL_EVENTS = {4103: "module logging", 4104: "script block logging"}
 POWERSHELL_CLASSIC_EVENTS = {400: "engine state started", 600: "provider started", 800: "pipeline execution"}
 
+CTID = "ctid-sensor-mappings cd48f4d (sensor-mappings-to-attack, mappings/input/enterprise/csv)"
+CTID_PROVIDERS = {"osquery": "osquery"}
 # Windows service -> provider name, where it is not "windows-" + the service.
 WINDOWS_PROVIDERS = {
     "security": "windows-security",
@@ -252,6 +256,9 @@ def main() -> int:
             events.setdefault((provider, event), (event_label, TAXONOMY))
         rows.append((product, category, service, provider, event, TAXONOMY))
     providers.setdefault("sysmon", ("Sysmon (Windows)", sysmon))
+    # Sensors of CTID's sensor mappings that no Sigma logsource names: known by name all the same.
+    for provider, label in CTID_PROVIDERS.items():
+        providers.setdefault(provider, (label, CTID))
 
     header = [
         "# Written by builders/derive_telemetry_table.py (its docstring says how); do not edit by hand.",

@@ -9,7 +9,7 @@ import sys
 import pyoxigraph as ox
 import pytest
 
-from attackkg.builders import registry, sensors
+from attackkg.builders import registry, sensors, telemetry
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_store
 from attackkg.builders.store import current_generation, open_store
@@ -192,3 +192,41 @@ def test_full_sensor_mappings(shared_data):
     assert {e.event for e in data.events.values()} == {r[1] for r in rows}
     providers = {p for p, _ in data.events}
     assert {"sysmon", "windows-security", "aws-cloudtrail", "auditd", "zeek", "osquery"} <= providers
+
+
+def test_full_build_links_each_name_or_reports_it(full_store_dir):
+    """In the session's full build (ATT&CK 18.1 + CTID's sensor mappings), every data component
+    name of a sensor event is linked to the 18.1 component of that name, or reported."""
+    store = open_store(full_store_dir)
+    names = values(
+        store,
+        """SELECT DISTINCT ?e ?name WHERE { GRAPH ?s { ?e a akg:EventSource ; akg:dataComponentName ?name } }""",
+    )
+    components = {
+        row[0].lower(): row[1]
+        for row in values(store, "SELECT ?l ?dc WHERE { GRAPH ?a { ?dc a akg:DataComponent ; rdfs:label ?l } }")
+    }
+    links = set(values(store, "SELECT ?e ?dc WHERE { GRAPH ?s { ?e akg:providesDataComponent ?dc } }"))
+    warnings = "\n".join(
+        row[0]
+        for row in values(
+            store,
+            f"""SELECT ?w WHERE {{ GRAPH <{METADATA_GRAPH}> {{ ?g akg:sourceKind "sensors" ; akg:warning ?w }} }}""",
+        )
+    )
+    linked = [(e, n) for e, n in names if n.lower() in components]
+    assert len(names) > 800 and len(linked) > 0.8 * len(names)
+    print(f"\nsensor event -> data component names: {len(names)}, linked to ATT&CK 18.1: {len(linked)}")
+    for event, name in names:
+        if name.lower() in components:
+            assert (event, components[name.lower()]) in links
+        else:
+            assert repr(name) in warnings, name
+    sysmon_1 = {dc for e, dc in links if e == event_source_iri("sysmon", 1)}
+    assert sysmon_1 == {components["process creation"]}
+
+
+def test_every_sensor_provider_is_a_known_name(repo):
+    known = set(telemetry.table().providers())
+    assert {provider for provider, _ in sensors.load(repo).events} <= known
+    assert set(sensors.TITLES) <= known

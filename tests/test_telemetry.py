@@ -13,7 +13,7 @@ from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG, METADATA_GRAPH, RDFS, TELEMETRY_GRAPH, event_source_iri
 
 PROVIDER_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-KNOWN_SOURCES = ("pysigma", "sigma-taxonomy", "sigmahq-logsource-guide")
+KNOWN_SOURCES = ("pysigma", "sigma-taxonomy", "sigmahq-logsource-guide", "ctid-sensor-mappings")
 
 
 def test_every_row_has_a_source_and_every_link_a_known_event_source():
@@ -40,7 +40,7 @@ def test_the_two_examples_of_the_issue():
 
 def test_the_contract_providers_are_known():
     providers = telemetry.table().providers()
-    for name in ("sysmon", "windows-security", "aws-cloudtrail", "auditd", "zeek", "windows-powershell"):
+    for name in ("sysmon", "windows-security", "aws-cloudtrail", "auditd", "zeek", "osquery", "windows-powershell"):
         assert name in providers
     assert event_source_iri("sysmon", 1) == "https://w3id.org/attack-kg/id/event-source/sysmon/1"
     assert event_source_iri("zeek", "smb files") == "https://w3id.org/attack-kg/id/event-source/zeek/smb%20files"
