@@ -1,7 +1,7 @@
 """Benchmark: telemetry coverage (queries/telemetry.py, ``attack-kg coverage`` and ``gaps``).
 
-Builds ATT&CK Enterprise 18.1 + D3FEND 1.2.0 + all Sigma rules + Atomic Red Team into a
-temporary store (or uses ``--store DIR``), then prints the best and median wall seconds (and CPU
+Builds ATT&CK Enterprise 18.1 + D3FEND 1.2.0 + all Sigma rules + Atomic Red Team + CTID's sensor
+mappings (the test session's full build) into a temporary store (or uses ``--store DIR``), then prints the best and median wall seconds (and CPU
 seconds) of:
 
 - the full coverage table for one profile in a warm process: the store read
@@ -83,6 +83,7 @@ def main() -> int:
                 d3fend_path=args.data / "d3fend" / "1.2.0" / "d3fend.ttl",
                 sigma_paths=[args.data / "sigma"],
                 atomic_path=args.data / "atomic-red-team",
+                sensors_path=args.data / "ctid" / "sensor-mappings",
             )
             print(f"built the store in {time.perf_counter() - started:.1f} s (not part of the figures)")
         store = open_store(store_dir)

@@ -131,7 +131,7 @@ def _cmd_telemetry(args: argparse.Namespace) -> int:
     if not args.list and not args.check:
         raise InputError("give --list (the known event sources) or --check NAME|FILE (read a profile)")
     target = local_target(args)
-    catalog = telemetry.load_catalog(target)
+    catalog = telemetry.load_catalog(target, origins=args.list)
     if args.check:
         profile = _profile(args.check, catalog)
         if args.format == "json":

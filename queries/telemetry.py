@@ -139,10 +139,11 @@ def _select(target, name: str, **params: str) -> list[dict[str, str]]:
     return [{n: value.value for n, value in zip(names, row) if value is not None} for row in answer]
 
 
-def load_catalog(target) -> Catalog:
-    """The event sources of the store (``telemetry-event-sources.rq``)."""
+def load_catalog(target, origins: bool = False) -> Catalog:
+    """The event sources of the store (``telemetry-catalog.rq``; with ``origins``, also the graphs
+    that declare each and their rows' sources, ``telemetry-event-sources.rq``, for ``--list``)."""
     merged: dict[str, dict] = {}
-    for row in _select(target, "telemetry-event-sources"):
+    for row in _select(target, "telemetry-event-sources" if origins else "telemetry-catalog"):
         entry = merged.setdefault(row["source"], {"row": row, "graphs": [], "origins": []})
         for key, plural in (("graph", "graphs"), ("origin", "origins")):
             if row.get(key) and row[key] not in entry[plural]:
