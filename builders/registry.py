@@ -302,5 +302,7 @@ register_derivation("countermeasures", "attackkg.builders.countermeasures", need
 # After the countermeasures: references to revoked ATT&CK objects (Sigma tags, Atomic techniques,
 # D3FEND's attack-id and its countermeasure mappings) followed to their successors.
 register_derivation("revocations", "attackkg.builders.revocations", needs=("attack",))
-# Sigma rules -> the event sources that can feed them (builders/telemetry.py, the shipped logsource table).
-register_derivation("telemetry", "attackkg.builders.telemetry", needs=("sigma",))
+# Sigma rules and ATT&CK analytics' log sources -> the event sources that can feed them
+# (builders/telemetry.py, the shipped logsource table); made when there is telemetry to relate:
+# Sigma rules or CTID's sensor mappings (an ATT&CK-only build has no telemetry graph).
+register_derivation("telemetry", "attackkg.builders.telemetry", needs=("sigma", "sensors"))

@@ -9,7 +9,7 @@ components, so the CSVs are read: they are plainer, and a bad row has a line num
 
 Each row (``EVENT ID``, ``EVENT DESCRIPTION``, ``ATT&CK DATA SOURCE ID``, ``ATT&CK DATA SOURCE``,
 ``ATT&CK DATA COMPONENT``, ...) becomes an event-level ``akg:EventSource``, with the IRIs of
-attack-kg's logsource table (``attackkg.builders.telemetry``), so a Sigma rule fed by
+attack-kg's logsource table (``attackkg.builders.telemetry_table``), so a Sigma rule fed by
 ``sysmon/1`` and the CTID mapping of Sysmon event 1 meet on one node. Providers by file:
 Sysmon -> ``sysmon``, Auditd -> ``auditd``, CloudTrail -> ``aws-cloudtrail``, OSQuery ->
 ``osquery``, Zeek -> ``zeek``; WinEvtx is split by event ID into the Windows event log it is
@@ -38,6 +38,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from attackkg.builders.base import LABEL, TYPE, InputError, Report, akg, dcterms, text
+from attackkg.builders.telemetry_table import event_label
 from attackkg.ontology.namespaces import GRAPH, event_source_iri, graph_iri
 
 SOURCE = "sensors"
@@ -51,21 +52,19 @@ PROVIDERS = {
     "zeek": "zeek",
     "winevtx": None,
 }
-TITLES = {
-    "sysmon": ("Sysmon (Windows)", "Sysmon event"),
-    "auditd": ("Linux audit log (auditd)", "auditd record type"),
-    "aws-cloudtrail": ("AWS CloudTrail", "AWS CloudTrail event"),
-    "osquery": ("osquery", "osquery table"),
-    "zeek": ("Zeek network monitor", "Zeek event"),
-    "windows-security": ("Windows event log channel Security", "Windows Security event"),
-    "windows-system": ("Windows event log channel System", "Windows System event"),
-    "windows-powershell": ("Windows event log channel Microsoft-Windows-PowerShell/Operational", "PowerShell event"),
-    "windows-wmi": ("Windows event log channel Microsoft-Windows-WMI-Activity/Operational", "WMI-Activity event"),
-    "windows-firewall-as": (
-        "Windows event log channel Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",
-        "Windows Firewall With Advanced Security event",
-    ),
-}
+# Every provider this module writes (the names of attack-kg's logsource table).
+SENSOR_PROVIDERS = (
+    "sysmon",
+    "auditd",
+    "aws-cloudtrail",
+    "osquery",
+    "zeek",
+    "windows-security",
+    "windows-system",
+    "windows-powershell",
+    "windows-wmi",
+    "windows-firewall-as",
+)
 REQUIRED = ("EVENT ID", "EVENT DESCRIPTION", "ATT&CK DATA COMPONENT")
 
 
@@ -195,28 +194,21 @@ def graph_name(data: SensorMappings) -> str:
     return graph_iri("sensors", data.domain, data.sha256[:12])
 
 
-def _labels() -> dict[tuple[str, str], str]:
-    from attackkg.builders import telemetry  # the logsource table's labels, so one node has one label
-
-    return {key: source.label for key, source in telemetry.table().event_sources.items()}
-
-
 def triples(data: SensorMappings):
     """Event-level and provider-level event sources, with CTID's descriptions and component names."""
-    labels = _labels()
     providers = sorted({event.provider for event in data.events.values()})
     for provider in providers:
         node = ox.NamedNode(event_source_iri(provider))
         yield ox.Triple(node, TYPE, akg("EventSource"))
         yield ox.Triple(node, akg("eventProvider"), text(provider))
-        yield ox.Triple(node, LABEL, text(labels.get((provider, ""), TITLES[provider][0])))
+        yield ox.Triple(node, LABEL, text(event_label(provider)))
     for (provider, event), entry in sorted(data.events.items()):
         node = ox.NamedNode(entry.iri)
         yield ox.Triple(node, TYPE, akg("EventSource"))
         yield ox.Triple(node, akg("eventProvider"), text(provider))
         yield ox.Triple(node, akg("eventId"), text(event))
         yield ox.Triple(node, akg("eventOf"), ox.NamedNode(event_source_iri(provider)))
-        yield ox.Triple(node, LABEL, text(labels.get((provider, event), f"{TITLES[provider][1]} {event}")))
+        yield ox.Triple(node, LABEL, text(event_label(provider, event)))
         if entry.description:
             yield ox.Triple(node, dcterms("description"), text(entry.description))
         for component in entry.components:

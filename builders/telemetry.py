@@ -1,19 +1,13 @@
-"""Which event sources can feed each Sigma rule (a derived step, run when Sigma rules are built).
+"""Which event sources can feed each Sigma rule and ATT&CK log source (a derived step, run when
+Sigma rules or CTID's sensor mappings are built).
 
 A Sigma rule names its log source abstractly (``product: windows``, ``category:
 process_creation``); a defender collects concrete events (Sysmon event 1, Security event 4688).
-attack-kg ships the table between the two as package data, with a source for every row:
-
-- ``event-sources.tsv``: the known event sources, ``provider`` (a whole log, channel or sensor:
-  ``windows-security``, ``aws-cloudtrail``) or ``provider`` + ``event`` (``sysmon`` ``1``), each
-  with a label and where it comes from;
-- ``sigma-logsources.tsv``: Sigma ``product``/``category``/``service`` -> the event sources that
-  can feed it (several rows for one logsource are alternatives: any one suffices).
-
-Both were derived from pySigma's processing pipelines (pysigma, pysigma-pipeline-sysmon,
-pysigma-pipeline-windows) and the Sigma taxonomy by ``derive_telemetry_table.py`` beside them
-(development only; its docstring lists the versions read). A logsource matches a row when its
-product, category and service are exactly the row's (an absent field matches an empty one).
+attack-kg ships the table between the two as package data, with a source for every row
+(:mod:`attackkg.builders.telemetry_table`: ``event-sources.tsv`` and ``sigma-logsources.tsv``,
+derived from pySigma's processing pipelines and the Sigma taxonomy). A logsource matches a row
+when its product, category and service are exactly the row's (an absent field matches an empty
+one); several rows for one logsource are alternatives: any one suffices.
 
 Into ``TELEMETRY_GRAPH`` (derived by attack-kg, not SigmaHQ's words):
 
@@ -24,114 +18,81 @@ Into ``TELEMETRY_GRAPH`` (derived by attack-kg, not SigmaHQ's words):
 - ``<rule> akg:unknownLogsource "product=... category=... service=..."`` for a logsource the
   table does not know; the report's warnings name every such rule (path and title).
 
+- ``<log source> akg:eventSource <event source>`` for an ATT&CK analytic's log source whose
+  name attack-kg can read (:data:`ATTACK_LOG_SOURCES`: ``WinEventLog:Security`` is the provider
+  ``windows-security``, and a channel ``EventCode=4624, 4648`` names its events 4624 and 4648;
+  ``AWS:CloudTrail`` is ``aws-cloudtrail``, the whole provider); event-level sources the table
+  does not have are written as nodes too. Names attack-kg cannot read (``NSM:Flow``,
+  ``macos:unifiedlog``) get no link.
+
 A rule collection with several logsources is stored with each field's values side by side, so
 every combination of its products, categories and services is looked up.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-from collections import Counter, defaultdict
+import re
+from collections import Counter
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from itertools import product as combinations
 
 import pyoxigraph as ox
 
-from attackkg.builders.base import LABEL, TYPE, Report, akg, dcterms, text
-from attackkg.ontology.namespaces import GRAPH, TELEMETRY_GRAPH, event_source_iri
+from attackkg.builders.base import LABEL, TYPE, Report, akg, text
+from attackkg.builders.telemetry_table import (
+    LOGSOURCES_FILE,
+    EventSource,
+    Logsource,
+    Table,
+    event_label,
+    event_source_triples,
+    table,
+)
+from attackkg.ontology.namespaces import GRAPH, TELEMETRY_GRAPH
 
 SOURCE = "derived"
-EVENT_SOURCES_FILE = "event-sources.tsv"
-LOGSOURCES_FILE = "sigma-logsources.tsv"
 _SIGMA = GRAPH + "sigma/"
-
-Logsource = tuple[str, str, str]  # (product, category, service), "" where absent
-SourceKey = tuple[str, str]  # (provider, event), event "" at provider level
-
-
-@dataclass(frozen=True)
-class EventSource:
-    """One row of ``event-sources.tsv``."""
-
-    provider: str
-    event: str  # "" for the provider level
-    label: str
-    source: str
-
-    @property
-    def iri(self) -> str:
-        return event_source_iri(self.provider, self.event or None)
-
-
-@dataclass(frozen=True)
-class Table:
-    """The shipped tables: event sources by (provider, event), and Sigma logsource -> event sources."""
-
-    event_sources: dict[SourceKey, EventSource]
-    logsources: dict[Logsource, list[tuple[SourceKey, str]]]  # -> [((provider, event), row source)]
-    sha256: str
-
-    def providers(self) -> list[str]:
-        """The provider names, sorted (the names a telemetry profile can list)."""
-        return sorted({key[0] for key in self.event_sources})
-
-    def feeds(self, logsource: Logsource) -> list[EventSource] | None:
-        """The event sources that can feed ``logsource``; None when the table does not know it."""
-        rows = self.logsources.get(tuple(part.strip().lower() for part in logsource))
-        return None if rows is None else [self.event_sources[key] for key, _ in rows]
-
-
-def _rows(name: str) -> tuple[list[list[str]], bytes]:
-    raw = resources.files("attackkg.builders").joinpath(name).read_bytes()
-    lines = [line for line in raw.decode("utf-8").splitlines() if line and not line.startswith("#")]
-    return list(csv.reader(io.StringIO("\n".join(lines)), delimiter="\t")), raw
-
-
-@cache
-def table() -> Table:
-    """The shipped tables, read once (package data; a broken row is a bug in attack-kg, so it raises)."""
-    digest = hashlib.sha256()
-    sources: dict[SourceKey, EventSource] = {}
-    rows, raw = _rows(EVENT_SOURCES_FILE)
-    digest.update(raw)
-    for provider, event, label, source in rows:
-        sources[(provider, event)] = EventSource(provider, event, label, source)
-    logsources: dict[Logsource, list[tuple[SourceKey, str]]] = defaultdict(list)
-    rows, raw = _rows(LOGSOURCES_FILE)
-    digest.update(raw)
-    for product, category, service, provider, event, source in rows:
-        key = (provider, event)
-        if key not in sources or (provider, "") not in sources:
-            raise ValueError(f"{LOGSOURCES_FILE}: {provider}/{event} is not in {EVENT_SOURCES_FILE}")
-        logsources[(product, category, service)].append((key, source))
-    return Table(sources, dict(logsources), digest.hexdigest())
+_ATTACK = GRAPH + "attack/"
+# ATT&CK's log source names (x_mitre_log_source_references[].name, 18.x) -> provider. Only names
+# that say one log unambiguously; "NSM:Flow", "macos:unifiedlog", "azure:audit" ... are left out.
+ATTACK_LOG_SOURCES = {
+    "WinEventLog:Sysmon": "sysmon",
+    "WinEventLog:Security": "windows-security",
+    "WinEventLog:System": "windows-system",
+    "WinEventLog:Application": "windows-application",
+    "WinEventLog:PowerShell": "windows-powershell",
+    "linux:Sysmon": "sysmon-linux",
+    "AWS:CloudTrail": "aws-cloudtrail",
+    "auditd:SYSCALL": "auditd",
+    "auditd:EXECVE": "auditd",
+    "auditd:PATH": "auditd",
+    "auditd:FILE": "auditd",
+    "linux:syslog": "linux-syslog",
+    "linux:osquery": "osquery",
+    "macos:osquery": "osquery",
+    "azure:signinlogs": "azure-signinlogs",
+    "saas:okta": "okta",
+    "gcp:audit": "gcp-audit",
+    "m365:exchange": "m365-exchange",
+}
+# Providers whose ATT&CK channel "EventCode=1, 22" names event IDs; the classic PowerShell log's
+# events (400, 600, 800) are in the windows-powershell-classic provider.
+_EVENT_CODES = re.compile(r"^\s*EventCode\s*=\s*(\d+(?:\s*,\s*\d+)*)\s*$")
+_BY_EVENT_CODE = {
+    "sysmon",
+    "sysmon-linux",
+    "windows-security",
+    "windows-system",
+    "windows-application",
+    "windows-powershell",
+}
+_CLASSIC_POWERSHELL = {"400", "600", "800"}
 
 
 def describe(logsource: Logsource) -> str:
     """``product=windows category=process_creation service=``: how a logsource is written."""
     product, category, service = logsource
     return f"product={product} category={category} service={service}"
-
-
-def event_source_triples(sources: list[EventSource]) -> list[ox.Triple]:
-    """The event sources as nodes: class, provider, event ID, label, provider link, row source."""
-    out: list[ox.Triple] = []
-    for source in sources:
-        node = ox.NamedNode(source.iri)
-        out += [
-            ox.Triple(node, TYPE, akg("EventSource")),
-            ox.Triple(node, akg("eventProvider"), text(source.provider)),
-            ox.Triple(node, LABEL, text(source.label)),
-            ox.Triple(node, dcterms("source"), text(source.source)),
-        ]
-        if source.event:
-            out.append(ox.Triple(node, akg("eventId"), text(source.event)))
-            out.append(ox.Triple(node, akg("eventOf"), ox.NamedNode(event_source_iri(source.provider))))
-    return out
 
 
 @dataclass
@@ -240,14 +201,69 @@ def warnings(links: Links) -> list[str]:
     return out
 
 
+def attack_log_sources(store: ox.Store) -> list[tuple[str, str, str]]:
+    """``(log source IRI, name, channel)`` of every akg:LogSource of the store's ATT&CK graphs."""
+    found: dict[str, list[str]] = {}
+    for graph in store.named_graphs():
+        if not graph.value.startswith(_ATTACK):
+            continue
+        for quad in store.quads_for_pattern(None, TYPE, akg("LogSource"), graph):
+            found.setdefault(quad.subject.value, ["", ""])
+        for index, local in enumerate(("logSourceName", "logSourceChannel")):
+            for quad in store.quads_for_pattern(None, akg(local), None, graph):
+                if quad.subject.value in found:
+                    found[quad.subject.value][index] = quad.object.value
+    return sorted((iri, name, channel) for iri, (name, channel) in found.items())
+
+
+def log_source_events(name: str, channel: str) -> list[EventSource]:
+    """The event sources an ATT&CK log source names: the events of an ``EventCode=...`` channel of
+    a Windows or Sysmon log, else the whole provider; none for a name attack-kg cannot read."""
+    provider = ATTACK_LOG_SOURCES.get(name.strip())
+    if provider is None:
+        return []
+    codes = _EVENT_CODES.match(channel or "")
+    if not codes or provider not in _BY_EVENT_CODE:
+        return [EventSource(provider, "", event_label(provider), "")]
+    out = []
+    for code in (part.strip() for part in codes[1].split(",")):
+        owner = (
+            "windows-powershell-classic"
+            if provider == "windows-powershell" and code in _CLASSIC_POWERSHELL
+            else provider
+        )
+        out.append(EventSource(owner, code, event_label(owner, code), "ATT&CK analytic log source"))
+    return out
+
+
+def attack_triples(log_sources: list[tuple[str, str, str]], known: Table) -> tuple[list[ox.Triple], int]:
+    """``akg:eventSource`` of each readable ATT&CK log source, and the event nodes the table lacks;
+    with the number of log sources linked."""
+    out: list[ox.Triple] = []
+    new: dict[str, EventSource] = {}
+    linked = 0
+    for iri, name, channel in log_sources:
+        events = log_source_events(name, channel)
+        linked += bool(events)
+        for event in events:
+            out.append(ox.Triple(ox.NamedNode(iri), akg("eventSource"), ox.NamedNode(event.iri)))
+            if (event.provider, event.event) not in known.event_sources:
+                new.setdefault(event.iri, event)
+    return out + event_source_triples(list(new.values())), linked
+
+
 def build(store: ox.Store) -> Report | None:
-    """Link the store's Sigma rules to their event sources in ``TELEMETRY_GRAPH``; None without rules."""
+    """Link the store's Sigma rules and ATT&CK log sources to event sources in ``TELEMETRY_GRAPH``;
+    None when the store has neither."""
     rules = sigma_rules(store)
-    if not rules:
+    log_sources = attack_log_sources(store)
+    if not rules and not log_sources:
         return None
     known = table()
     links = link(rules, known)
     out = triples(links, known)
+    from_attack, log_sources_linked = attack_triples(log_sources, known)
+    out += from_attack
     graph = ox.NamedNode(TELEMETRY_GRAPH)
     store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in out)
     report = Report(
@@ -265,5 +281,7 @@ def build(store: ox.Store) -> Report | None:
         rules_unknown=len(links.unknown),
         event_sources=len(known.event_sources),
         links=sum(len(sources) for sources in links.fed_by.values()),
+        attack_log_sources=len(log_sources),
+        attack_log_sources_linked=log_sources_linked,
     )
     return report

@@ -3,7 +3,7 @@
 Nodes are IRIs (strings). Each node has:
 
 - ``kind``: technique, tactic, mitigation, group, software, campaign, data-source,
-  data-component, detection-strategy, analytic, asset, matrix (ATT&CK); sigma-rule;
+  data-component, detection-strategy, analytic, log-source, asset, matrix (ATT&CK); sigma-rule;
   atomic-test; d3fend-technique, d3fend-tactic, artifact, d3fend-class (D3FEND); cve; unknown;
 - ``label``: its ``rdfs:label`` (else its id);
 - ``id``: the ATT&CK ID (``T1204.001``), the D3FEND ID (``D3-UA``; ``d3f:URL`` for a D3FEND
@@ -22,7 +22,7 @@ What becomes an edge (everything else, literals, ``rdf:type``, annotations, the 
 relationship and citation nodes, is left out, so that a path means something):
 
 - ATT&CK: ``akg:uses mitigates subtechniqueOf tactic detects attributedTo revokedBy targets
-  analytic dataComponent dataSource relatedTo``;
+  analytic dataComponent dataSource relatedTo logSource``;
 - Sigma: ``akg:detectsTechnique``, the ``akg:tags*`` links, ``akg:relatedRule`` and its
   sub-properties; Atomic Red Team: ``akg:emulates``;
 - derived countermeasures: the one-hop ``akg:counteredBy``, ``akg:counteredByViaMitigation``
@@ -101,6 +101,7 @@ KIND_OF_CLASS = {
     AKG + "DataComponent": "data-component",
     AKG + "DetectionStrategy": "detection-strategy",
     AKG + "Analytic": "analytic",
+    AKG + "LogSource": "log-source",
     AKG + "Asset": "asset",
     AKG + "Matrix": "matrix",
     AKG + "SigmaRule": "sigma-rule",
@@ -119,6 +120,7 @@ KINDS = (
     "data-component",
     "detection-strategy",
     "analytic",
+    "log-source",
     "asset",
     "matrix",
     "sigma-rule",
@@ -145,6 +147,7 @@ ATTACK_EDGES = (
     "dataComponent",
     "dataSource",
     "relatedTo",
+    "logSource",
 )
 SIGMA_EDGES = (
     "detectsTechnique",

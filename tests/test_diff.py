@@ -290,7 +290,8 @@ def test_sigma_rules_added_removed_and_status(tmp_path):
         main(["diff", str(tmp_path / "a"), str(tmp_path / "b"), "--format", "json", "-o", str(tmp_path / "d.json")])
         == 0
     )
-    (sigma,) = json.loads((tmp_path / "d.json").read_text())["sources"]
+    sources = json.loads((tmp_path / "d.json").read_text())["sources"]
+    (sigma,) = [source for source in sources if source["kind"] == "sigma"]  # and the derived telemetry graph
     changes = sigma["changes"]
     assert [(r["id"], r["title"], r["status"]) for r in changes["rules_added"]] == [
         ("00000000-0000-4000-8000-0000000000aa", "Made-up rule", "experimental")

@@ -229,4 +229,4 @@ def test_full_build_links_each_name_or_reports_it(full_store_dir):
 def test_every_sensor_provider_is_a_known_name(repo):
     known = set(telemetry.table().providers())
     assert {provider for provider, _ in sensors.load(repo).events} <= known
-    assert set(sensors.TITLES) <= known
+    assert set(sensors.SENSOR_PROVIDERS) <= known

@@ -64,7 +64,8 @@ def fixture_dataset(fixtures):
 
 
 def _values(store, query: str) -> list[tuple[str, ...]]:
-    return [tuple(term.value for term in row) for row in store.query(query, prefixes={"akg": AKG, "rdfs": RDFS})]
+    rows = store.query(query, prefixes={"akg": AKG, "rdfs": RDFS})
+    return [tuple(term.value if term is not None else "" for term in row) for row in rows]
 
 
 def test_fixture_rules_link_to_their_event_sources(fixture_store):
@@ -172,3 +173,58 @@ def test_full_build_links_every_rule_or_reports_it(full_store_dir):
             FILTER NOT EXISTS {{ ?s a akg:EventSource ; akg:eventProvider ?p }} }} }}""",
     )
     assert orphans == []
+    # ATT&CK's analytics: every log source whose name attack-kg reads links to event sources.
+    names = dict(
+        _values(store, "SELECT ?ls ?name WHERE { GRAPH ?a { ?ls a akg:LogSource ; akg:logSourceName ?name } }")
+    )
+    linked = {
+        row[0]
+        for row in _values(store, f"SELECT ?ls WHERE {{ GRAPH <{TELEMETRY_GRAPH}> {{ ?ls akg:eventSource ?s }} }}")
+    }
+    print(f"ATT&CK log sources: {len(names)}, linked to an event source: {len(linked)}")
+    assert linked == {ls for ls, name in names.items() if name in telemetry.ATTACK_LOG_SOURCES}
+    assert len(linked) > 0.3 * len(names)
+    assert not _values(
+        store,
+        f"""SELECT ?s WHERE {{ GRAPH <{TELEMETRY_GRAPH}> {{ ?ls akg:eventSource ?s
+            FILTER NOT EXISTS {{ ?s a akg:EventSource ; akg:eventProvider ?p }} }} }}""",
+    )
+
+
+def test_attack_log_source_names_are_read_into_event_sources():
+    read = telemetry.log_source_events
+    assert [(s.provider, s.event) for s in read("WinEventLog:Sysmon", "EventCode=3, 22")] == [
+        ("sysmon", "3"),
+        ("sysmon", "22"),
+    ]
+    assert [(s.provider, s.event) for s in read("WinEventLog:PowerShell", "EventCode=4104, 400")] == [
+        ("windows-powershell", "4104"),
+        ("windows-powershell-classic", "400"),
+    ]
+    assert [(s.provider, s.event) for s in read("AWS:CloudTrail", "CreateTrail, DeleteTrail")] == [
+        ("aws-cloudtrail", "")
+    ]
+    assert [(s.provider, s.event) for s in read("WinEventLog:Security", "Logon events")] == [("windows-security", "")]
+    assert read("NSM:Flow", "EventCode=1") == []
+    assert read("WinEventLog:Security", "EventCode=4624")[0].label == "Windows Security event 4624"
+
+
+def test_fixture_analytics_log_sources_link_to_event_sources(fixture_store):
+    store = open_store(fixture_store)
+    found = _values(
+        store,
+        f"""SELECT ?name ?channel ?source WHERE {{
+            GRAPH ?a {{ ?analytic akg:attackId "AN0178" ; akg:logSource ?ls .
+                        ?ls akg:logSourceName ?name ; akg:logSourceChannel ?channel }}
+            OPTIONAL {{ GRAPH <{TELEMETRY_GRAPH}> {{ ?ls akg:eventSource ?source }} }} }}""",
+    )
+    by_log_source: dict[tuple[str, str], set[str]] = {}
+    for name, channel, *source in found:
+        by_log_source.setdefault((name, channel), set()).update(s for s in source if s)
+    assert by_log_source[("WinEventLog:Security", "EventCode=4688")] == {event_source_iri("windows-security", 4688)}
+    assert by_log_source[("WinEventLog:Sysmon", "EventCode=3, 22")] == {
+        event_source_iri("sysmon", 3),
+        event_source_iri("sysmon", 22),
+    }
+    nsm = [sources for (name, _), sources in by_log_source.items() if name == "NSM:Flow"]
+    assert nsm == [set()]  # a name attack-kg cannot read gets no event source
