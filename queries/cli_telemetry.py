@@ -197,7 +197,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             str(len(s.fed)),
             str(len(s.unfed)),
             " ".join(s.needed_providers()) if s.state != telemetry.NOW else "",
-            "; ".join(ls.shown for ls in s.log_sources) if s.state == telemetry.NO_RULE else "",
+            _attack_says(s) if s.state == telemetry.NO_RULE else "",
         ]
         for s in states
     ]
@@ -211,6 +211,12 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     print(f"({'for ' + who + ': ' if who else ''}telemetry {profile.describe()}: {summary}; "
           f"{counts['testable']} testable)", file=sys.stderr)
     return 0
+
+
+def _attack_says(state) -> str:
+    """What ATT&CK's analytics say to collect for a technique without a rule: the event sources
+    attack-kg reads their log sources as, else the log source names."""
+    return " ".join(state.attack_event_sources()) or "; ".join(sorted({ls.name for ls in state.log_sources}))
 
 
 def _cmd_gaps(args: argparse.Namespace) -> int:

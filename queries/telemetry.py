@@ -92,6 +92,7 @@ class LogSource:
 
     name: str
     channel: str | None = None
+    event_sources: tuple[str, ...] = ()  # what attack-kg reads it as: sysmon/1, windows-security/4624, ...
 
     @property
     def shown(self) -> str:
@@ -222,15 +223,22 @@ def load_telemetry(target, details: bool = True) -> TelemetryData:
         tests_of[technique.attack_id] += technique.atomic_tests
         if technique.parent:
             tests_of[technique.parent] += technique.atomic_tests
-    named: dict[str, LogSource] = {}
+    named: dict[str, tuple[str, str | None]] = {}
     named_by: dict[str, set[str]] = defaultdict(set)  # technique ID -> log source IRIs
+    read_as: dict[str, set[str]] = defaultdict(set)  # log source IRI -> event source names
     for row in _select(target, "telemetry-technique-log-sources"):
         if "name" in row:
-            named[row["log_source"]] = LogSource(row["name"], row.get("channel") or None)
+            named[row["log_source"]] = (row["name"], row.get("channel") or None)
+        elif "event_source" in row:
+            if row["event_source"] in catalog.sources:
+                read_as[row["log_source"]].add(catalog.sources[row["event_source"]].name)
         elif row.get("t") in ids:
             named_by[ids[row["t"]]].add(row["log_source"])
     log_sources = {
-        attack_id: sorted({named[iri] for iri in iris if iri in named}, key=lambda ls: (ls.name, ls.channel or ""))
+        attack_id: sorted(
+            {LogSource(*named[iri], tuple(sorted(read_as.get(iri, ())))) for iri in iris if iri in named},
+            key=lambda ls: (ls.name, ls.channel or ""),
+        )
         for attack_id, iris in named_by.items()
     }
     return TelemetryData(catalog, techniques, rules, dict(rules_of), dict(tests_of), log_sources, graph_names(target))
@@ -260,6 +268,10 @@ class TechniqueState:
     def label(self) -> str:
         return STATE_LABELS[self.state]
 
+    def attack_event_sources(self) -> list[str]:
+        """The event sources ATT&CK's analytics ask for, as profiles name them (where attack-kg can read them)."""
+        return sorted({name for ls in self.log_sources for name in ls.event_sources}, key=_name_order)
+
     def needed_providers(self) -> list[str]:
         return sorted({s.provider for s in self.needed})
 
@@ -274,7 +286,10 @@ class TechniqueState:
             "rules_fed": [_rule_dict(r) for r in self.fed],
             "rules_not_fed": [_rule_dict(r) for r in self.unfed],
             "needed": [s.name for s in self.needed],
-            "attack_log_sources": [{"name": s.name, "channel": s.channel} for s in self.log_sources],
+            "attack_log_sources": [
+                {"name": s.name, "channel": s.channel, "event_sources": list(s.event_sources)} for s in self.log_sources
+            ],
+            "attack_event_sources": self.attack_event_sources(),
         }
 
 
@@ -283,6 +298,11 @@ def _rule_dict(rule: Rule) -> dict[str, object]:
     if rule.unknown_logsource:
         found["unknown_logsource"] = rule.unknown_logsource
     return found
+
+
+def _name_order(name: str) -> tuple[str, tuple[int, str]]:
+    provider, _, event = name.partition("/")
+    return provider, id_order(event or None)
 
 
 def rule_fed(rule: Rule, profile: Profile, catalog: Catalog) -> bool:

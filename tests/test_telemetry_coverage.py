@@ -481,3 +481,20 @@ def test_query_technique_event_sources(store, data):
     }
     assert {row["rule_id"] for row in found if "unknown_logsource" in row} == {ids[r] for r in rules if r not in fed_by}
     assert {row["match"] for row in found} == {"technique", "sub-technique"}
+
+
+def test_attack_log_sources_read_as_event_sources(store, data):
+    """What ATT&CK's analytics name for T1204.001, as profiles name it, from the akg:eventSource edges."""
+    query = """PREFIX akg: <https://w3id.org/attack-kg/ns#>
+        SELECT DISTINCT ?provider ?event WHERE {
+          ?s akg:detects ?t ; akg:analytic ?a . ?t akg:attackId "T1204.001" .
+          ?a akg:logSource ?ls . ?ls akg:eventSource ?es . ?es akg:eventProvider ?provider .
+          OPTIONAL { ?es akg:eventId ?event } }"""
+    expected = {
+        f"{p.value}/{e.value}" if e is not None else p.value
+        for p, e in store.query(query, use_default_graph_as_union=True)
+    }
+    assert expected  # WinEventLog:Security EventCode=4688 is read as windows-security/4688
+    state = telemetry.state_of(data, "T1204.001", telemetry.Profile())
+    assert set(state.attack_event_sources()) == expected
+    assert "windows-security/4688" in expected
