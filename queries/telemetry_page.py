@@ -3,8 +3,10 @@ its Sigma rules need, and the log sources ATT&CK's analytics name.
 
 Read with two named queries (``technique-event-sources.rq``, ``telemetry-log-sources.rq``) for
 one technique or for all (``report --all``), into :class:`TelemetrySection` objects kept on the
-page model (``Coverage.telemetry``); the templates ``telemetry.md.j2`` and ``telemetry.html.j2``
-render them. The section counts a technique's rules as ``query detections`` does: its own and
+page model (``Coverage.telemetry``, filled by :func:`add_sections` from ``load_coverage``; the
+layers, which share the page model, ask it not to); the templates ``telemetry.md.j2`` and
+``telemetry.html.j2`` render them, and leave the section out of a page whose model was not given
+it. The section counts a technique's rules as ``query detections`` does: its own and
 its sub-techniques'.
 """
 
