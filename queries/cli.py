@@ -19,10 +19,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from attackkg.builders.base import InputError
-from attackkg.queries import cli_build, cli_pages, cli_query
+from attackkg.queries import cli_build, cli_pages, cli_query, cli_telemetry
 from attackkg.queries.cli_common import EXAMPLE_BUILD
 
-COMMAND_MODULES = (cli_build, cli_query, cli_pages)
+COMMAND_MODULES = (cli_build, cli_query, cli_pages, cli_telemetry)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -46,14 +46,22 @@ def _report_parsers(commands) -> None:
         "layer",
         help="an ATT&CK Navigator layer (format 4.5) scoring techniques by coverage",
         description="Write an ATT&CK Navigator layer (layer format 4.5) that scores every technique of the domain "
-        "by its Sigma rule files, D3FEND countermeasures, ATT&CK mitigations, Atomic tests, or how many of "
-        "those kinds cover it (combined). With --group, only the techniques the group uses are in the layer: as ATT&CK counts them, its own and those "
+        "by its Sigma rule files, D3FEND countermeasures, ATT&CK mitigations, Atomic tests, how many of "
+        "those kinds cover it (combined), or its telemetry coverage state under --telemetry (telemetry: 2 detectable "
+        "now, 1 with more telemetry, 0 no rule; see attack-kg coverage). With --group, only the techniques the group uses are in the layer: as ATT&CK counts them, its own and those "
         "of the campaigns attributed to it (--direct-only: its own).",
-        epilog="Example:\n  attack-kg layer --score combined --group G0016 -o apt29.json",
+        epilog="Examples:\n  attack-kg layer --score combined --group G0016 -o apt29.json\n"
+        "  attack-kg layer --score telemetry --telemetry sysmon windows-security -o telemetry.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     layer.add_argument(
-        "--score", required=True, choices=["sigma", "d3fend", "mitigations", "atomic", "combined"], help="what to count"
+        "--score",
+        required=True,
+        choices=["sigma", "d3fend", "mitigations", "atomic", "combined", "telemetry"],
+        help="what to count",
+    )
+    layer.add_argument(
+        "--telemetry", metavar="NAME|FILE", nargs="+", help="with --score telemetry: what you collect (as for coverage)"
     )
     layer.add_argument("--group", metavar="GROUP", help="only this group's techniques (G0016, or a name or alias)")
     layer.add_argument(
@@ -101,9 +109,18 @@ def _cmd_layer(args: argparse.Namespace) -> int:
     if args.direct_only and not args.group:
         raise InputError("--direct-only goes with --group")
     group = None if args.group is None else check_identifier(args.group, "--group")
-    built = layer.build_layer(
-        local_target(args), args.score, group=group, domain=args.domain, direct_only=args.direct_only
-    )
+    if args.telemetry and args.score != "telemetry":
+        raise InputError("--telemetry goes with --score telemetry")
+    if args.score == "telemetry":
+        from attackkg.queries.telemetry_layer import build_telemetry_layer
+
+        built = build_telemetry_layer(
+            local_target(args), args.telemetry, group=group, domain=args.domain, direct_only=args.direct_only
+        )
+    else:
+        built = layer.build_layer(
+            local_target(args), args.score, group=group, domain=args.domain, direct_only=args.direct_only
+        )
     if args.output is None:
         sys.stdout.write(layer.to_json(built))
     else:

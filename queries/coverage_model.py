@@ -224,6 +224,10 @@ class Coverage:
     sources: dict[str, list[SourceRelease]]
     techniques: dict[str, TechniqueCoverage]
     totals: Totals
+    # The Telemetry section of the pages (queries/telemetry_page.py; load_coverage(telemetry=False)
+    # leaves it unread): technique ID -> TelemetrySection; telemetry_loaded None when not read.
+    telemetry: dict = field(default_factory=dict)
+    telemetry_loaded: bool | None = None
 
     def loaded(self, kind: str) -> bool:
         """Whether a source of this kind (attack, d3fend, sigma, atomic) is in the store;
@@ -252,11 +256,13 @@ def normalize_id(technique: str) -> str:
     return value
 
 
-def load_coverage(target, technique: str | None = None) -> Coverage:
+def load_coverage(target, technique: str | None = None, telemetry: bool = True) -> Coverage:
     """Read the page data from a store (pyoxigraph Store, rdflib Dataset, or Endpoint).
 
     With ``technique``, only that technique (InputError when the loaded ATT&CK lacks it);
-    without, every technique of the loaded ATT&CK release(s).
+    without, every technique of the loaded ATT&CK release(s). ``telemetry``: also the pages'
+    Telemetry sections (queries/telemetry_page.py; layers leave them out: over every technique
+    they cost a couple of seconds).
     """
     params = {} if technique is None else {"technique": normalize_id(technique)}
     sources: dict[str, list[SourceRelease]] = defaultdict(list)
@@ -333,7 +339,12 @@ def load_coverage(target, technique: str | None = None) -> Coverage:
         atomic=int(found.get("atomic_pairs", 0)),
         mitigations=int(found.get("mitigation_pairs", 0)),
     )
-    return Coverage(sources=dict(sources), techniques=techniques, totals=totals)
+    coverage = Coverage(sources=dict(sources), techniques=techniques, totals=totals)
+    if telemetry:
+        from attackkg.queries.telemetry_page import add_sections
+
+        add_sections(target, coverage, params.get("technique"))
+    return coverage
 
 
 def _techniques(found: Iterable[dict]) -> dict[str, TechniqueCoverage]:

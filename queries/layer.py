@@ -127,7 +127,7 @@ def build_layer(
     if domain not in DOMAINS and domain not in DOMAINS.values():
         raise InputError(f"unknown ATT&CK domain {domain!r}; use one of {', '.join(DOMAINS)}")
     domain_id = DOMAINS.get(domain, domain)
-    coverage = coverage if coverage is not None else load_coverage(target)
+    coverage = coverage if coverage is not None else load_coverage(target, telemetry=False)
     kinds = loaded_kinds(coverage)
     if score != "combined" and score not in kinds:
         source = KINDS[score][0]

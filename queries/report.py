@@ -55,9 +55,12 @@ def _check_format(fmt: str) -> None:
 def page_context(coverage: Coverage, attack_id: str) -> dict[str, object]:
     """What the page templates are given for one technique: the page, the store's coverage and
     totals, the texts that are not counts, and the fixed links."""
+    from attackkg.queries.telemetry_page import section_of
+
     page = coverage.techniques[attack_id]
     return {
         "page": page,
+        "telemetry": section_of(coverage, attack_id),
         "coverage": coverage,
         "totals": coverage.totals,
         "status": status(page),

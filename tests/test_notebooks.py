@@ -16,7 +16,7 @@ import pytest
 from attackkg.builders.store import current_generation
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["01-explore", "02-countermeasure-paths", "03-adversary-coverage"]
+NAMES = ["01-explore", "02-countermeasure-paths", "03-adversary-coverage", "04-telemetry"]
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,7 @@ def environment(tmp_path_factory):
         patch.setenv("MPLBACKEND", "Agg")  # no display; the inline backend draws with Agg too
         patch.delenv("ATTACK_KG_TECHNIQUE", raising=False)
         patch.delenv("ATTACK_KG_GROUP", raising=False)
+        patch.delenv("ATTACK_KG_TELEMETRY", raising=False)
         yield root / "store"
 
 
@@ -72,3 +73,5 @@ def test_notebook_runs(name, environment):
         assert "same defensive techniques: True" in text
     if name == "03-adversary-coverage":
         assert "G0016 APT29 uses 3 techniques" in text
+    if name == "04-telemetry":
+        assert "G0016 APT29: 3 techniques; with " in text and "detectable now" in text

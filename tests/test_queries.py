@@ -32,7 +32,16 @@ T1204_001_RULES = {
 }
 # A value for each parameter the library uses, one that matches something in the fixtures
 # (T1204.002 has rules, countermeasures, mitigations, artifacts and Atomic tests there).
-SAMPLE = {"technique": "T1204.002", "group": "G0016", "product": "windows", "category": "process_creation"}
+SAMPLE = {
+    "technique": "T1204.002",
+    "group": "G0016",
+    "product": "windows",
+    "category": "process_creation",
+    "source": "sysmon/1",
+    "provider": "sysmon",
+}
+# Where the fixture cut has the data for another sample only (its one detection strategy is T1204.001's).
+SAMPLE_FOR = {"telemetry-log-sources": {"technique": "T1204.001"}}
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -78,7 +87,7 @@ def test_every_query_runs_and_gives_the_columns_its_header_names(store):
         result = run(store, name)
         assert result.type == "SELECT", name
         assert {str(v) for v in result.vars} == set(named.columns), name
-        params = {p: SAMPLE[p] for p in named.params if p in SAMPLE}
+        params = {p: {**SAMPLE, **SAMPLE_FOR.get(name, {})}[p] for p in named.params if p in SAMPLE}
         if params:
             assert rows(store, name, **params), (name, params)
 
@@ -378,7 +387,7 @@ def test_full_every_query_runs_with_and_without_its_parameters(full_store):
             assert everything == [], name
             continue
         assert everything or required, name
-        params = {p: SAMPLE[p] for p in named.params if p in SAMPLE}
+        params = {p: {**SAMPLE, **SAMPLE_FOR.get(name, {})}[p] for p in named.params if p in SAMPLE}
         if params:
             some = rows(store, name, **params)
             assert 0 < len(some) <= len(everything) or name.startswith("report-"), (name, params)
