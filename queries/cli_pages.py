@@ -12,7 +12,9 @@ from attackkg.builders.files import write_text
 from attackkg.ontology.identifiers import check_identifier, quoted
 from attackkg.queries.cli_common import format_table, local_target, release_option, store_option
 
-PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "all")
+PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "atomic", "control", "cloud", "cve", "car", "all")
+# `cover` also takes one CTID framework (queries/control_graph.py FRAMEWORK_KINDS), car and kev among them.
+FRAMEWORK_CHOICES = ("nist-800-53", "aws", "azure", "gcp", "m365", "cri-profile", "csa-ccm", "intel-vpro", "veris", "kev")
 
 
 def register(commands) -> None:
@@ -122,8 +124,13 @@ def _graph_commands(commands) -> None:
         description="Walk the graph from an ATT&CK technique to its countermeasures, by kind: d3fend (D3FEND's "
         "artifact inference, hop by hop: technique -relation-> artifact -subClassOf-> ... <-relation- defensive "
         "technique), mitigation (ATT&CK mitigations), mitigation-d3fend (D3FEND techniques related to those "
-        "mitigations), sigma (rules on the technique or its sub-techniques). Shortest and most specific first.",
-        epilog="Examples:\n  attack-kg paths T1204.001 --kind d3fend\n"
+        "mitigations), sigma (rules on the technique or its sub-techniques), atomic (Atomic Red Team tests of the "
+        "technique or its sub-techniques), control (CTID Mappings Explorer controls: NIST SP 800-53, CRI Profile, "
+        "CSA CCM, Intel vPro, VERIS), cloud (AWS, Azure, GCP, M365 security capabilities), cve (KEV: exploited "
+        "vulnerabilities), car (MITRE CAR analytics of the technique or its sub-techniques). A mapping or analytic "
+        "naming a technique the loaded ATT&CK revoked counts for its successor, through the revoked-by chain. "
+        "Shortest and most specific first.",
+        epilog="Examples:\n  attack-kg paths T1204.001 --kind d3fend\n  attack-kg paths T1204.001 --kind control --format json\n"
         "  attack-kg paths T1204.001 --format mermaid > paths.mmd\n"
         "  attack-kg paths T1204.001 --format dot | dot -Tsvg > paths.svg",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -146,7 +153,8 @@ def _graph_commands(commands) -> None:
         "and print the coverage reached at each step. Also prints each kind's coverage of the set. A group's "
         "techniques are counted as ATT&CK counts them: its own uses and those of the campaigns attributed to it "
         "(--direct-only: its own); the output says how many came through campaigns.",
-        epilog="Examples:\n  attack-kg cover G0016 --kind d3fend --top 10\n  attack-kg cover T1204.001 T1566.002 T1059",
+        epilog="Examples:\n  attack-kg cover G0016 --kind d3fend --top 10\n  attack-kg cover G0016 --kind nist-800-53\n"
+        "  attack-kg cover T1204.001 T1566.002 T1059",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cover.add_argument(
@@ -154,9 +162,11 @@ def _graph_commands(commands) -> None:
     )
     cover.add_argument(
         "--kind",
-        choices=[k for k in PATH_KIND_CHOICES if k != "all"],
+        choices=[k for k in PATH_KIND_CHOICES if k != "all"] + list(FRAMEWORK_CHOICES),
         default="d3fend",
-        help="what covers a technique (default: d3fend, D3FEND techniques by artifact inference)",
+        help="what covers a technique (default: d3fend, D3FEND techniques by artifact inference); a CTID framework "
+        "(nist-800-53, aws, azure, gcp, m365, cri-profile, csa-ccm, intel-vpro, veris, kev) takes its newest "
+        "mapping in the store",
     )
     cover.add_argument("--top", metavar="N", type=int, help="stop after N countermeasures")
     cover.add_argument(
