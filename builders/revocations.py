@@ -1,6 +1,6 @@
 """References to revoked ATT&CK objects, followed to their successors (a derived step).
 
-Sigma tags, Atomic folders, D3FEND's ``d3f:attack-id`` and ATT&CK's own relationships name ATT&CK
+Sigma tags, Atomic folders, D3FEND's ``d3f:attack-id``, CTID mapping files, CAR's coverage and ATT&CK's own relationships name ATT&CK
 objects of the release they were written against. When the loaded release revoked the object
 (STIX ``revoked-by``, ``akg:revokedBy`` in the ATT&CK graph), the reference is resolved to the
 end of the revocation chain (T1562.001 -> T1685 in ATT&CK v19), and a cycle is refused (left
@@ -12,7 +12,10 @@ Into ``REVOCATIONS_GRAPH`` (derived by attack-kg, not MITRE's words):
 - the resolved edge, the same property the source used, to the successor:
   ``<rule> akg:detectsTechnique <T1685>`` (Sigma), ``<test> akg:emulates <T1685>`` (Atomic),
   ``<T1685> akg:counteredBy d3f:D`` (D3FEND's class for the predecessor, through the derived
-  countermeasures), ``<group> akg:uses <T1685>`` (ATT&CK relationships that are not themselves
+  countermeasures), ``<mapping> akg:controlMappingTechnique <T1574.001>`` and
+  ``<T1574.001> akg:mitigatedByControl <control>`` (a CTID mapping, builders/mappings.py: its node
+  and its one-hop edge), ``<analytic> akg:analyticCovers <T>`` (CAR),
+  ``<group> akg:uses <T1685>`` (ATT&CK relationships that are not themselves
   revoked or deprecated), and ``<rule> akg:tagsTactic <TA0112>`` for a tactic short-name tag the
   loaded release has (``attack.defense-impairment``) but Sigma's static table does not;
 - per reference, an ``akg:Resolution`` node with the explanation: ``akg:referrer``,
@@ -64,6 +67,14 @@ REFERENCES = (
     ("sigma/", "tagsSoftware", "Sigma rule"),
     ("sigma/", "tagsAttackObject", "Sigma rule"),
     ("atomic/", "emulates", "Atomic test"),
+    ("mappings/", "controlMappingTechnique", "CTID mapping"),
+    ("car/", "analyticCovers", "CAR analytic"),
+)
+# The CTID mapping edges from a technique to a capability (builders/mappings.py): the technique is
+# the subject, so the resolved edge is <successor> akg:mitigatedByControl <capability>.
+MAPPING_EDGES = (
+    "mitigatedByControl", "protectedByControl", "scoredByControl", "exploitedThrough", "primaryImpactOf",
+    "secondaryImpactOf", "relatedFrameworkEntry",
 )
 COUNTERMEASURE_EDGES = ("counteredBy", "counteredByViaMitigation")
 RELATIONSHIP_EDGES = {"uses": "uses", "mitigates": "mitigates", "detects": "detects"}
@@ -259,6 +270,7 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
                     out.resolved.append(Resolved(referrer, name, original, target, tuple(chain)))
     _tactics(store, graphs, facts, out)
     _countermeasures(store, graphs, facts, out, follow)
+    _mapping_edges(store, graphs, facts, out, follow)
     _relationships(store, chosen, facts, out, follow)
     return facts, out
 
@@ -305,6 +317,28 @@ def _countermeasures(store: ox.Store, graphs: list[str], facts: Facts, out: Outc
         out.d3fend_classes[original] = d3fend_class.object.value if d3fend_class else ""
         for name, defense in edges:
             out.resolved.append(Resolved(defense, name, original, target, tuple(chain), subject_side=True))
+
+
+def _mapping_edges(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome, follow) -> None:
+    """A CTID mapping file's one-hop edges from a revoked technique: they count for the successor
+    (the end of the chain, however long), as its mapping node does (``controlMappingTechnique``)."""
+    named = [g for g in graphs if g.startswith(GRAPH + "mappings/")]
+    if not named or not facts.revoked_by:
+        return
+    originals = " ".join(f"<{iri}>" for iri in sorted(facts.revoked_by))
+    properties = " ".join(f"<{akg(name).value}>" for name in MAPPING_EDGES)
+    edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for graph in named:  # one query a file: the revoked techniques' edges, looked up inside the store
+        query = f"SELECT ?t ?p ?c WHERE {{ VALUES ?t {{ {originals} }} VALUES ?p {{ {properties} }} GRAPH <{graph}> {{ ?t ?p ?c }} }}"
+        for technique, prop, capability in store.query(query):
+            edges[technique.value].add((prop.value.rsplit("#", 1)[-1], capability.value))
+    for original in sorted(edges):
+        found = follow(original)
+        if found is None:
+            continue
+        target, chain = found
+        for name, capability in sorted(edges[original]):
+            out.resolved.append(Resolved(capability, name, original, target, tuple(chain), subject_side=True))
 
 
 def _relationships(store: ox.Store, chosen: list[AttackRelease], facts: Facts, out: Outcome, follow) -> None:
@@ -405,7 +439,8 @@ def warnings(facts: Facts, out: Outcome, chosen: list[AttackRelease]) -> list[st
         ident = _id_of(iri)
         counts = out.absent[iri]
         rules, tests = len(counts.get("Sigma rule", ())), len(counts.get("Atomic test", ()))
-        by_first[releases.first_release(ident)].append(f"{ident} ({rules} rule(s), {tests} test(s))")
+        others = "".join(f", {len(v)} {k}(s)" for k, v in sorted(counts.items()) if k not in ("Sigma rule", "Atomic test"))
+        by_first[releases.first_release(ident)].append(f"{ident} ({rules} rule(s), {tests} test(s){others})")
     for shortname in sorted(out.absent_tactics):
         rules = len(out.absent_tactics[shortname])
         by_first[releases.first_release(shortname)].append(f"tactic {shortname} ({rules} rule(s))")
