@@ -127,10 +127,14 @@ class MappingFile:
 
 
 def expand(path: str | os.PathLike) -> list[str]:
-    """The mapping files a path names: itself, or every ``*.json`` under a folder (sorted)."""
+    """The mapping files a path names: itself, or every ``*.json`` under a folder (sorted), but
+    the JSON Schema the Mappings Explorer repository ships beside them (``schema/*.json``), so
+    that the repository folder itself can be given."""
     given = Path(path)
     if given.is_dir():
-        files = sorted(str(p) for p in given.rglob("*.json") if p.is_file())
+        files = sorted(
+            str(p) for p in given.rglob("*.json") if p.is_file() and "schema" not in p.relative_to(given).parts[:-1]
+        )
         if not files:
             raise InputError("no Mappings Explorer *.json file under this folder", path=path)
         return files
