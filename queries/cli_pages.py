@@ -27,10 +27,11 @@ def _report_parsers(commands) -> None:
     """``report`` (the per-technique coverage page) and ``layer`` (ATT&CK Navigator layers)."""
     report = commands.add_parser(
         "report",
-        help="the coverage page of a technique: D3FEND, Sigma, Atomic Red Team, with totals",
+        help="the coverage page of a technique: D3FEND, Sigma, Atomic Red Team, controls, CAR, KEV, with totals",
         description="Print the coverage page of one ATT&CK technique (title, tactics, ATT&CK's description, "
-        "D3FEND countermeasures, Sigma rule files, Atomic Red Team tests, each with its total over all "
-        "techniques and the release it comes from), or with --all write one page per technique and an index.",
+        "D3FEND countermeasures, Sigma rule files, Atomic Red Team tests and, when the store has them, NIST SP "
+        "800-53 controls, cloud security controls, MITRE CAR analytics and KEV exploited vulnerabilities, each with "
+        "its total over all techniques and the release it comes from), or with --all write one page per technique and an index.",
         epilog="Examples:\n  attack-kg report T1204.001\n  attack-kg report T1204.002 --format html -o T1204.002.html\n"
         "  attack-kg report --all -o pages/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -49,13 +50,18 @@ def _report_parsers(commands) -> None:
         help="an ATT&CK Navigator layer (format 4.5) scoring techniques by coverage",
         description="Write an ATT&CK Navigator layer (layer format 4.5) that scores every technique of the domain "
         "by its Sigma rule files, D3FEND countermeasures, ATT&CK mitigations, Atomic tests, or how many of "
-        "those kinds cover it (combined). With --group, only the techniques the group uses are in the layer: as ATT&CK counts them, its own and those "
+        "those kinds cover it (combined), or by the NIST SP 800-53 controls, CAR analytics or KEV CVEs mapped to it. "
+        "With --group, only the techniques the group uses are in the layer: as ATT&CK counts them, its own and those "
         "of the campaigns attributed to it (--direct-only: its own).",
         epilog="Example:\n  attack-kg layer --score combined --group G0016 -o apt29.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     layer.add_argument(
-        "--score", required=True, choices=["sigma", "d3fend", "mitigations", "atomic", "combined"], help="what to count"
+        "--score",
+        required=True,
+        choices=["sigma", "d3fend", "mitigations", "atomic", "combined", "nist-800-53", "car", "kev"],
+        help="what to count (nist-800-53, car, kev: CTID's NIST SP 800-53 controls, MITRE CAR analytics, "
+        "KEV exploited vulnerabilities mapped to the technique)",
     )
     layer.add_argument("--group", metavar="GROUP", help="only this group's techniques (G0016, or a name or alias)")
     layer.add_argument(

@@ -191,6 +191,7 @@ class TechniqueCoverage:
     sigma_rules: list[SigmaRuleFile] = field(default_factory=list)
     atomic_tests: list[AtomicTest] = field(default_factory=list)
     mitigations: list[Mitigation] = field(default_factory=list)
+    controls: dict[str, list] = field(default_factory=dict)  # control section key -> its items (control_sections.py)
 
     @property
     def url(self) -> str:
@@ -224,6 +225,8 @@ class Coverage:
     sources: dict[str, list[SourceRelease]]
     techniques: dict[str, TechniqueCoverage]
     totals: Totals
+    # NIST 800-53, cloud, CAR and KEV sections, those whose source is loaded (queries/control_sections.py)
+    control_sections: list = field(default_factory=list)
 
     def loaded(self, kind: str) -> bool:
         """Whether a source of this kind (attack, d3fend, sigma, atomic) is in the store;
@@ -333,7 +336,14 @@ def load_coverage(target, technique: str | None = None) -> Coverage:
         atomic=int(found.get("atomic_pairs", 0)),
         mitigations=int(found.get("mitigation_pairs", 0)),
     )
-    return Coverage(sources=dict(sources), techniques=techniques, totals=totals)
+    coverage = Coverage(sources=dict(sources), techniques=techniques, totals=totals)
+    from attackkg.queries.control_sections import load_sections  # issue 13: controls, cloud, CAR, KEV
+
+    coverage.control_sections = load_sections(target, coverage.sources, params.get("technique"))
+    for section in coverage.control_sections:
+        for page in techniques.values():
+            page.controls[section.key] = section.of(page.attack_id)
+    return coverage
 
 
 def _techniques(found: Iterable[dict]) -> dict[str, TechniqueCoverage]:

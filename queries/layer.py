@@ -1,6 +1,6 @@
 """ATT&CK Navigator layers (layer format 4.5) of the coverage the graph holds: the heat maps.
 
-``attack-kg layer --score sigma|d3fend|mitigations|atomic|combined [--group G0016]
+``attack-kg layer --score sigma|d3fend|mitigations|atomic|combined|nist-800-53|car|kev [--group G0016]
 [--domain enterprise|mobile|ics] -o layer.json`` writes one layer. What a score counts is what
 the coverage page counts (``queries/coverage_model.py``, one page model for both):
 
@@ -10,7 +10,9 @@ the coverage page counts (``queries/coverage_model.py``, one page model for both
 - ``mitigations``: ATT&CK mitigations that mitigate the technique (STIX ``mitigates``);
 - ``atomic``: Atomic Red Team tests of the technique;
 - ``combined``: how many of those kinds (of the ones loaded in the store) cover the technique at
-  all, 0 to 4: "is it detected, countered, mitigated, tested".
+  all, 0 to 4: "is it detected, countered, mitigated, tested";
+- ``nist-800-53``, ``car``, ``kev``: the page's control sections (``queries/control_sections.py``):
+  NIST SP 800-53 controls of the newest revision, CAR analytics, KEV CVEs mapped to the technique.
 
 The layer has every current (neither revoked nor deprecated) technique of the domain, scored,
 0 included, since an uncovered technique is what a heat map is for. With ``--group`` only the
@@ -46,6 +48,9 @@ LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
 DOMAINS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
 SCORES = ("sigma", "d3fend", "mitigations", "atomic", "combined")
+# Scores by a control section of the page (queries/control_sections.py, issue 13); not in combined.
+CONTROL_SCORES = ("nist-800-53", "car", "kev")
+SCORES += CONTROL_SCORES
 
 # Navigator's red-yellow-green preset, as it exports colours (8-digit hex, alpha included).
 RED, YELLOW, GREEN = "#ff6666ff", "#ffe766ff", "#8ec843ff"
@@ -77,21 +82,40 @@ KINDS = {
         "Atomic Red Team tests of this technique",
     ),
 }
+COMBINED_KINDS = tuple(KINDS)
+KINDS.update(
+    {
+        "nist-800-53": (
+            "mappings",
+            "NIST SP 800-53 control",
+            "NIST SP 800-53 controls",
+            "NIST SP 800-53 controls (the newest revision in the store) CTID maps to this technique",
+        ),
+        "car": ("car", "CAR analytic", "CAR analytics", "MITRE CAR analytics whose coverage names this technique"),
+        "kev": (
+            "mappings",
+            "exploited vulnerability",
+            "exploited vulnerabilities",
+            "CVEs of CISA's KEV catalogue CTID maps to this technique (exploitation technique or impact)",
+        ),
+    }
+)
 
 
 def counts(page: TechniqueCoverage) -> dict[str, int]:
-    """The four counts of one technique, by kind."""
+    """The four counts of one technique, by kind, and those of the control sections loaded."""
     return {
         "sigma": len(page.sigma_rules),
         "d3fend": len(page.countermeasures),
         "mitigations": len(page.mitigations),
         "atomic": len(page.atomic_tests),
+        **{key: len(items) for key, items in page.controls.items()},
     }
 
 
 def loaded_kinds(coverage: Coverage) -> list[str]:
     """The kinds whose source is in the store (mitigations come with ATT&CK)."""
-    return [kind for kind, (source, *_rest) in KINDS.items() if coverage.loaded(source)]
+    return [kind for kind in COMBINED_KINDS if coverage.loaded(KINDS[kind][0])]
 
 
 def score_of(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> int:
@@ -129,7 +153,10 @@ def build_layer(
     domain_id = DOMAINS.get(domain, domain)
     coverage = coverage if coverage is not None else load_coverage(target)
     kinds = loaded_kinds(coverage)
-    if score != "combined" and score not in kinds:
+    if score in CONTROL_SCORES and not any(section.key == score for section in coverage.control_sections):
+        what = {"car": "MITRE CAR (build with --car)", "kev": "KEV mapping file (build with --mappings)"}
+        raise InputError(f"cannot score by {score}: the store holds no {what.get(score, 'NIST SP 800-53 mapping file (build with --mappings)')}")
+    if score != "combined" and score not in kinds and score not in CONTROL_SCORES:
         source = KINDS[score][0]
         what = "the D3FEND countermeasures (build with --d3fend)" if source == "countermeasures" else f"{source} data"
         raise InputError(f"cannot score by {score}: the store holds no {what}")
@@ -165,7 +192,8 @@ def build_layer(
     techniques = []
     for page in pages:
         entry_comment = _comment(page, score, kinds)
-        entry_metadata = [{"name": KINDS[k][2], "value": str(counts(page)[k])} for k in kinds]
+        shown = [*kinds, score] if score in CONTROL_SCORES else kinds
+        entry_metadata = [{"name": KINDS[k][2], "value": str(counts(page)[k])} for k in shown]
         links = [{"label": f"ATT&CK {page.attack_id}", "url": page.url}]
         for _tactic_id, _name, shortname in page.tactics or [("", "", "")]:
             entry: dict = {"techniqueID": page.attack_id}
@@ -184,6 +212,7 @@ def build_layer(
 
     what = _what(score, kinds)
     sources = _sources(coverage, release, kinds)
+    sources += [(s.title, s.release) for s in coverage.control_sections if s.key == score]
     name = f"attack-kg: {_title(score)}"
     description = f"Score: {what}."
     if group_row is not None:
@@ -266,6 +295,7 @@ def _comment(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> str:
         "d3fend": [f"{c.label} ({c.d3fend_id})" if c.d3fend_id else c.label for c in page.countermeasures],
         "mitigations": [f"{m.mitigation_id} {m.name}" for m in page.mitigations],
         "atomic": [t.shown for t in page.atomic_tests],
+        **{key: [item.text for item in found] for key, found in page.controls.items()},
     }[score]
     unit = KINDS[score][1] if found[score] == 1 else KINDS[score][2]
     text = f"{found[score]} {unit}"

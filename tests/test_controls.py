@@ -157,3 +157,60 @@ def test_the_one_hop_revoked_fixture_still_counts_for_its_successor():
     )
     found = rows(dataset, "controls", technique="T1027.005")
     assert found and all(str(r["note"]) == "T1066 revoked by T1027.005" for r in found)
+
+
+# --- the coverage page and layers -----------------------------------------------------------------
+
+
+def test_report_sections_list_what_the_files_map_with_release_and_total(fixture_store):
+    from attackkg.queries import report
+    from attackkg.queries.coverage_model import load_coverage
+
+    store = open_store(fixture_store)
+    page = report.report(store, "T1204.001")
+    source = json.loads((FIXTURES / "mappings" / "nist_800_53-rev5.json").read_text())["mapping_objects"]
+    expected = sorted(o["capability_id"] for o in source if o["attack_object_id"] == "T1204.001" and o["status"] == "complete")
+    nist = page.split("### [NIST SP 800-53 controls]")[1].split("\n## ")[0]
+    assert "**Release:** rev5 (ATT&CK 16.1 enterprise)" in nist
+    assert "**ATT&CK-mapped controls for this (sub)technique:** 11" in nist
+    assert [line.split()[1] for line in nist.splitlines() if line.startswith("* ")] == expected
+    for heading in ("Cloud security controls", "MITRE Cyber Analytics Repository (CAR)", "Known exploited vulnerabilities"):
+        assert heading in page
+    html = report.report(store, "T1204.001", "html")
+    assert html.count("<li>") >= 11 and "NIST SP 800-53 controls</a></h3>" in html
+    # every section's total is the sum of its counts over every technique's page
+    coverage = load_coverage(store)
+    assert {s.key for s in coverage.control_sections} == {"nist-800-53", "cloud", "car", "kev"}
+    for section in coverage.control_sections:
+        assert section.total == sum(len(section.of(t)) for t in coverage.techniques), section.key
+        assert section.total > 0
+
+
+def test_layer_scores_by_nist_car_and_kev(fixture_store):
+    from attackkg.queries import layer
+
+    store = open_store(fixture_store)
+    nist = json.loads((FIXTURES / "mappings" / "nist_800_53-rev5.json").read_text())["mapping_objects"]
+    kev = json.loads((FIXTURES / "mappings" / "kev.json").read_text())["mapping_objects"]
+    expected = {
+        "nist-800-53": lambda t: len({o["capability_id"] for o in nist if o["attack_object_id"] == t and o["status"] == "complete"}),
+        "kev": lambda t: len({o["capability_id"] for o in kev if o["attack_object_id"] == t}),
+    }
+    for score, count in expected.items():
+        built = layer.build_layer(store, score)
+        scores = {entry["techniqueID"]: entry["score"] for entry in built["techniques"]}
+        assert scores and all(scores[t] == count(t) for t in scores), score
+        assert any(scores.values())
+    car = layer.build_layer(store, "car")
+    assert {e["techniqueID"] for e in car["techniques"] if e["score"]} >= {"T1204", "T1204.002"}
+    assert "MITRE Cyber Analytics Repository (CAR)" in car["description"]
+
+
+def test_layer_by_a_control_score_needs_its_source(tmp_path):
+    from attackkg.builders.base import InputError
+    from attackkg.queries import layer
+
+    store_dir = tmp_path / "store"
+    build_store(store_dir, attack_paths=[FIXTURES / "attack" / "small-enterprise-2.1.json"])
+    with pytest.raises(InputError, match="no MITRE CAR"):
+        layer.build_layer(open_store(store_dir), "car")
