@@ -50,7 +50,7 @@ DOMAINS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": 
 SCORES = ("sigma", "d3fend", "mitigations", "atomic", "combined")
 # Scores by a control section of the page (queries/control_sections.py, issue 13); not in combined.
 CONTROL_SCORES = ("nist-800-53", "car", "kev")
-SCORES += CONTROL_SCORES
+LAYER_SCORES = SCORES + CONTROL_SCORES
 
 # Navigator's red-yellow-green preset, as it exports colours (8-digit hex, alpha included).
 RED, YELLOW, GREEN = "#ff6666ff", "#ffe766ff", "#8ec843ff"
@@ -82,8 +82,7 @@ KINDS = {
         "Atomic Red Team tests of this technique",
     ),
 }
-COMBINED_KINDS = tuple(KINDS)
-KINDS.update(
+CONTROL_KINDS = (
     {
         "nist-800-53": (
             "mappings",
@@ -102,24 +101,29 @@ KINDS.update(
 )
 
 
+def _kind(score: str) -> tuple[str, str, str, str]:
+    return KINDS.get(score) or CONTROL_KINDS[score]
+
+
 def counts(page: TechniqueCoverage) -> dict[str, int]:
-    """The four counts of one technique, by kind, and those of the control sections loaded."""
+    """The four counts of one technique, by kind."""
     return {
         "sigma": len(page.sigma_rules),
         "d3fend": len(page.countermeasures),
         "mitigations": len(page.mitigations),
         "atomic": len(page.atomic_tests),
-        **{key: len(items) for key, items in page.controls.items()},
     }
 
 
 def loaded_kinds(coverage: Coverage) -> list[str]:
     """The kinds whose source is in the store (mitigations come with ATT&CK)."""
-    return [kind for kind in COMBINED_KINDS if coverage.loaded(KINDS[kind][0])]
+    return [kind for kind, (source, *_rest) in KINDS.items() if coverage.loaded(source)]
 
 
 def score_of(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> int:
     """The technique's score: one count, or for ``combined`` how many kinds have at least one."""
+    if score in CONTROL_SCORES:
+        return len(page.controls.get(score, ()))
     found = counts(page)
     if score == "combined":
         return sum(1 for kind in kinds if found[kind] > 0)
@@ -146,8 +150,8 @@ def build_layer(
     """The layer as a JSON-ready dict. ``coverage`` (from :func:`load_coverage`) may be given to
     make several layers from one read of the store. With ``group``, the group's techniques as
     ATT&CK counts them: its own uses and its attributed campaigns' (``direct_only``: its own)."""
-    if score not in SCORES:
-        raise InputError(f"unknown score {score!r}; use one of {', '.join(SCORES)}")
+    if score not in LAYER_SCORES:
+        raise InputError(f"unknown score {score!r}; use one of {', '.join(LAYER_SCORES)}")
     if domain not in DOMAINS and domain not in DOMAINS.values():
         raise InputError(f"unknown ATT&CK domain {domain!r}; use one of {', '.join(DOMAINS)}")
     domain_id = DOMAINS.get(domain, domain)
@@ -192,8 +196,9 @@ def build_layer(
     techniques = []
     for page in pages:
         entry_comment = _comment(page, score, kinds)
-        shown = [*kinds, score] if score in CONTROL_SCORES else kinds
-        entry_metadata = [{"name": KINDS[k][2], "value": str(counts(page)[k])} for k in shown]
+        entry_metadata = [{"name": KINDS[k][2], "value": str(counts(page)[k])} for k in kinds]
+        if score in CONTROL_SCORES:
+            entry_metadata.append({"name": CONTROL_KINDS[score][2], "value": str(scores[page.attack_id])})
         links = [{"label": f"ATT&CK {page.attack_id}", "url": page.url}]
         for _tactic_id, _name, shortname in page.tactics or [("", "", "")]:
             entry: dict = {"techniqueID": page.attack_id}
@@ -275,18 +280,18 @@ def _versions(attack_version: str) -> dict[str, str]:
 
 
 def _title(score: str) -> str:
-    return "coverage by kind (combined)" if score == "combined" else f"{KINDS[score][2]} per technique"
+    return "coverage by kind (combined)" if score == "combined" else f"{_kind(score)[2]} per technique"
 
 
 def _what(score: str, kinds: Sequence[str]) -> str:
     if score == "combined":
         listed = ", ".join(KINDS[k][2] for k in kinds)
         return f"how many kinds of coverage the technique has at least one of, 0 to {len(kinds)} ({listed})"
-    return KINDS[score][3]
+    return _kind(score)[3]
 
 
 def _comment(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> str:
-    found = counts(page)
+    found = {**counts(page), **{key: len(items) for key, items in page.controls.items()}}
     if score == "combined":
         parts = [f"{KINDS[k][2]}: {found[k]}" for k in kinds]
         return f"{score_of(page, score, kinds)} of {len(kinds)} kinds covered ({'; '.join(parts)})"
@@ -297,7 +302,7 @@ def _comment(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> str:
         "atomic": [t.shown for t in page.atomic_tests],
         **{key: [item.text for item in found] for key, found in page.controls.items()},
     }[score]
-    unit = KINDS[score][1] if found[score] == 1 else KINDS[score][2]
+    unit = _kind(score)[1] if found[score] == 1 else _kind(score)[2]
     text = f"{found[score]} {unit}"
     if items:
         shown = items[:10]
@@ -312,7 +317,7 @@ def _legend(score: str, top: int, kinds: Sequence[str]) -> list[dict[str, str]]:
         low, high = f"0 of {len(kinds)} {unit_many}", f"{top} of {len(kinds)} {unit_many}"
         middle = f"1 to {top - 1} of {len(kinds)} {unit_many}" if top > 2 else f"1 {unit_one}"
     else:
-        unit_one, unit_many = KINDS[score][1], KINDS[score][2]
+        unit_one, unit_many = _kind(score)[1], _kind(score)[2]
         low = f"no {unit_one}"
         high = f"{top} or more {unit_many}" if top > 1 else f"1 or more {unit_many}"
         middle = f"1 to {top - 1} {unit_many}" if top > 2 else f"1 {unit_one}"
