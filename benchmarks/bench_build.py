@@ -164,10 +164,16 @@ def main() -> int:
         print(f"\non-disk store / in-memory store, build + export: {ratio:.1f}x")
     if "disk+controls" in results:
         plus, base = results["disk+controls"], results["disk"]
+
+        def build_only(figures: dict) -> tuple[float, float]:  # every step but the Turtle export
+            steps = [s for s in figures["steps"] if s[0] != "Turtle export"]
+            return sum(s[1] for s in steps), sum(s[2] for s in steps)
+
+        (plus_wall, plus_cpu), (base_wall, base_cpu) = build_only(plus), build_only(base)
         print(
-            f"the CTID mappings and CAR add {plus['wall'] - base['wall']:+.2f} s wall "
-            f"({plus['cpu'] - base['cpu']:+.2f} s CPU), {plus['triples'] - base['triples']:+,} triples, "
-            f"to the on-disk build + export (issue 13: at most +1.5 s)"
+            f"the CTID mappings and CAR add {plus['triples'] - base['triples']:+,} triples and, to the on-disk "
+            f"build, {plus_wall - base_wall:+.2f} s wall ({plus_cpu - base_cpu:+.2f} s CPU) (issue 13: at most "
+            f"+1.5 s); to build + export {plus['wall'] - base['wall']:+.2f} s wall ({plus['cpu'] - base['cpu']:+.2f} s CPU)"
         )
     if "rdflib" in results:
         ratio = results["rdflib"]["wall"] / results["disk"]["wall"]
