@@ -214,3 +214,28 @@ def test_layer_by_a_control_score_needs_its_source(tmp_path):
     build_store(store_dir, attack_paths=[FIXTURES / "attack" / "small-enterprise-2.1.json"])
     with pytest.raises(InputError, match="no MITRE CAR"):
         layer.build_layer(open_store(store_dir), "car")
+
+
+def test_the_mappings_explorer_repository_folder_leaves_its_schema_out(tmp_path):
+    from attackkg.builders import mappings
+
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "mapex-unified-data-schema.json").write_text("{}")
+    (tmp_path / "mappings" / "nist").mkdir(parents=True)
+    (tmp_path / "mappings" / "nist" / "nist.json").write_bytes((FIXTURES / "mappings" / "nist_800_53-rev5.json").read_bytes())
+    assert mappings.expand(tmp_path) == [str(tmp_path / "mappings" / "nist" / "nist.json")]
+
+
+def test_car_reads_the_repository_zip_as_the_folder(tmp_path):
+    import zipfile
+
+    from attackkg.builders import car
+
+    archive = tmp_path / "car-1b922fe.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted((FIXTURES / "car").glob("*/*.yaml")):
+            if path.parent.name in ("analytics", "data_model"):
+                out.write(path, f"car-1b922fe/{path.relative_to(FIXTURES / 'car').as_posix()}")
+    folder, zipped = car.load(FIXTURES / "car"), car.load(archive)
+    assert [a.id for a in zipped.analytics] == [a.id for a in folder.analytics] and folder.analytics
+    assert car.graph_name(zipped) == car.graph_name(folder) and zipped.objects == folder.objects
