@@ -76,6 +76,9 @@ MAPPING_EDGES = (
     "mitigatedByControl", "protectedByControl", "scoredByControl", "exploitedThrough", "primaryImpactOf",
     "secondaryImpactOf", "relatedFrameworkEntry",
 )
+# Sources whose references are all techniques (CTID mappings, CAR): checked against the set of
+# the release's techniques (Facts.techniques) rather than one look-up each in the store.
+TECHNIQUE_ONLY = ("mappings/", "car/")
 COUNTERMEASURE_EDGES = ("counteredBy", "counteredByViaMitigation")
 RELATIONSHIP_EDGES = {"uses": "uses", "mitigates": "mitigates", "detects": "detects"}
 
@@ -144,6 +147,7 @@ class Facts:
         self.retired: set[str] = set()  # revoked or deprecated
         self.tactics: dict[str, str] = {}  # shortname -> tactic IRI
         self._found: dict[str, tuple[str, AttackRelease] | None] = {}
+        self._techniques: set[str] | None = None
         true = boolean(True)
         for release in chosen:
             graph = ox.NamedNode(release.graph)
@@ -155,6 +159,17 @@ class Facts:
                         self.retired.add(quad.subject.value)
             for quad in store.quads_for_pattern(None, akg("shortname"), None, graph):
                 self.tactics[quad.object.value] = quad.subject.value
+
+    @property
+    def techniques(self) -> set[str]:
+        """Every technique of the chosen releases (read once, on first use: about 1,500)."""
+        if self._techniques is None:
+            self._techniques = {
+                quad.subject.value
+                for release in self.chosen
+                for quad in self.store.quads_for_pattern(None, TYPE, akg("Technique"), ox.NamedNode(release.graph))
+            }
+        return self._techniques
 
     def _find(self, iri: str) -> tuple[str, AttackRelease] | None:
         if iri not in self._found:
@@ -246,7 +261,10 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
                 f"SELECT DISTINCT ?o ?id WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} "
                 f"OPTIONAL {{ VALUES ?release {{ {attack_graphs} }} GRAPH ?release {{ ?o <{akg('attackId').value}> ?id }} }} }}"
             )
-            for obj, known in store.query(query):
+            if prefix in TECHNIQUE_ONLY:  # thousands of techniques: looked up in one set of them instead
+                query = f"SELECT DISTINCT ?o WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} }}"
+            for obj, *found_id in store.query(query):
+                known = found_id[0] if found_id else (True if obj.value in facts.techniques else None)
                 original = obj.value
                 if not isinstance(obj, ox.NamedNode):
                     continue
@@ -322,16 +340,16 @@ def _countermeasures(store: ox.Store, graphs: list[str], facts: Facts, out: Outc
 def _mapping_edges(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome, follow) -> None:
     """A CTID mapping file's one-hop edges from a revoked technique: they count for the successor
     (the end of the chain, however long), as its mapping node does (``controlMappingTechnique``)."""
-    named = [g for g in graphs if g.startswith(GRAPH + "mappings/")]
-    if not named or not facts.revoked_by:
-        return
-    originals = " ".join(f"<{iri}>" for iri in sorted(facts.revoked_by))
-    properties = " ".join(f"<{akg(name).value}>" for name in MAPPING_EDGES)
+    named = [ox.NamedNode(g) for g in graphs if g.startswith(GRAPH + "mappings/")]
+    properties = {akg(name).value: name for name in MAPPING_EDGES}
     edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for graph in named:  # one query a file: the revoked techniques' edges, looked up inside the store
-        query = f"SELECT ?t ?p ?c WHERE {{ VALUES ?t {{ {originals} }} VALUES ?p {{ {properties} }} GRAPH <{graph}> {{ ?t ?p ?c }} }}"
-        for technique, prop, capability in store.query(query):
-            edges[technique.value].add((prop.value.rsplit("#", 1)[-1], capability.value))
+    for original in sorted(facts.revoked_by) if named else ():  # a few hundred revoked IDs x the files
+        node = ox.NamedNode(original)
+        for graph in named:
+            for quad in store.quads_for_pattern(node, None, None, graph):
+                name = properties.get(quad.predicate.value)
+                if name:
+                    edges[original].add((name, quad.object.value))
     for original in sorted(edges):
         found = follow(original)
         if found is None:
