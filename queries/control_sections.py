@@ -117,7 +117,7 @@ def load_sections(target, sources: dict, technique: str | None = None) -> list[C
             "car", "Technical Controls (Analytics)", "MITRE Cyber Analytics Repository (CAR)", CAR_SITE,
             "; ".join(s.describe() for s in sources["car"]), "CAR analytics",
         )
-        section.total = totals.get(("car", ""), 0)
+        section.total = sum(n for (f, _), n in totals.items() if f == "car")
         _fill_car(section, rows(target, "report-car", **params))
         sections.append(section)
     if by_framework.get("kev"):
