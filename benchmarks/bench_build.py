@@ -10,10 +10,14 @@ a child process of its own, side by side in one run:
 - ``rdflib`` (with ``--compare``): the builders into a plain in-memory rdflib Dataset, no
   inference (rdflib's engine is not used for it), TriG export. Slow: about half a minute.
 
-    python benchmarks/bench_build.py [--data ../shared/data] [--compare] [--runs N]
+- ``disk+controls`` (with ``--controls``): ``disk`` plus the CTID Mappings Explorer files and
+  MITRE CAR (issue 13), and the difference they make.
+
+    python benchmarks/bench_build.py [--data ../shared/data] [--compare] [--controls] [--runs N]
 
 Targets (issue 2, this 2-core machine): build + Turtle export at most 5 s and 500 MB;
-countermeasure inference for all techniques at most 0.5 s (issue 3).
+countermeasure inference for all techniques at most 0.5 s (issue 3); the mappings and CAR add at
+most 1.5 s (issue 13).
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ import time
 from pathlib import Path
 
 
-def _sources(data: Path) -> dict:
-    return {
+def _sources(data: Path, controls: bool = False) -> dict:
+    found = {
         "attack_paths": [data / "attack" / "enterprise-attack-18.1.json.gz"],
         "d3fend_path": data / "d3fend" / "1.2.0" / "d3fend.ttl",
         "sigma_paths": [data / "sigma"],
     }
+    if controls:  # issue 13: the CTID Mappings Explorer files and MITRE CAR
+        found |= {"mappings_paths": [data / "ctid" / "mappings-explorer"], "car_path": data / "car"}
+    return found
 
 
 class Clock:
@@ -52,8 +59,10 @@ class Clock:
 
 
 def scenario(name: str, data: Path) -> dict:
-    """Run one scenario in this process; returns its figures."""
-    sources = _sources(data)
+    """Run one scenario in this process; returns its figures. ``<name>+controls``: the same with
+    the CTID mapping files and CAR."""
+    name, _, extra = name.partition("+")
+    sources = _sources(data, controls=extra == "controls")
     clock = Clock()
     start = (time.perf_counter(), time.process_time())
     figures: dict = {"scenario": name}
@@ -109,12 +118,17 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("ATTACK_KG_SHARED_DATA", "../shared/data")))
     parser.add_argument("--compare", action="store_true", help="also time a plain in-memory rdflib build")
     parser.add_argument("--runs", type=int, default=1, help="runs per scenario (the best is kept)")
+    parser.add_argument(
+        "--controls",
+        action="store_true",
+        help="also the on-disk build with the CTID mapping files and CAR (issue 13), and the difference",
+    )
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scenario:
         print(json.dumps(scenario(args.scenario, args.data.resolve())))
         return 0
-    names = ["disk", "memory"] + (["rdflib"] if args.compare else [])
+    names = ["disk", "memory"] + (["disk+controls"] if args.controls else []) + (["rdflib"] if args.compare else [])
     results = {}
     for _ in range(args.runs):
         for name in names:  # interleaved, so that the machine's noise falls on all alike
@@ -148,6 +162,19 @@ def main() -> int:
     if "memory" in results:
         ratio = results["disk"]["wall"] / results["memory"]["wall"]
         print(f"\non-disk store / in-memory store, build + export: {ratio:.1f}x")
+    if "disk+controls" in results:
+        plus, base = results["disk+controls"], results["disk"]
+
+        def build_only(figures: dict) -> tuple[float, float]:  # every step but the Turtle export
+            steps = [s for s in figures["steps"] if s[0] != "Turtle export"]
+            return sum(s[1] for s in steps), sum(s[2] for s in steps)
+
+        (plus_wall, plus_cpu), (base_wall, base_cpu) = build_only(plus), build_only(base)
+        print(
+            f"the CTID mappings and CAR add {plus['triples'] - base['triples']:+,} triples and, to the on-disk "
+            f"build, {plus_wall - base_wall:+.2f} s wall ({plus_cpu - base_cpu:+.2f} s CPU) (issue 13: at most "
+            f"+1.5 s); to build + export {plus['wall'] - base['wall']:+.2f} s wall ({plus['cpu'] - base['cpu']:+.2f} s CPU)"
+        )
     if "rdflib" in results:
         ratio = results["rdflib"]["wall"] / results["disk"]["wall"]
         print(f"plain rdflib (no inference) / on-disk store: {ratio:.1f}x")

@@ -2,7 +2,9 @@
 techniques they implement, and the CAR data model they read.
 
 Input: the CAR repository folder (``analytics/*.yaml``, and ``data_model/*.yaml`` when present),
-or its ``analytics`` folder. The format is CAR's own (``analytics/*.yaml``: ``id``, ``title``,
+or its ``analytics`` folder, or a ``.zip`` of the repository as GitHub serves it
+(``https://github.com/mitre-attack/car/archive/<commit>.zip``, the pinned source): the same
+files, the same graph. The format is CAR's own (``analytics/*.yaml``: ``id``, ``title``,
 ``coverage``, ``d3fend_mappings``, ``data_model_references``, ...).
 
 Where each triple comes from (subject: the analytic, by its page on CAR's site,
@@ -41,6 +43,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +68,8 @@ SOURCE = "car"
 TITLE = "MITRE CAR"
 ANALYTIC_ID = re.compile(r"^CAR-\d{4}-\d{2}-\d{3}$")
 D3F_NAME = re.compile(r"^d3f:([A-Za-z][A-Za-z0-9_-]*)$")
+# An archive member: <prefix>analytics/<name>.yaml or <prefix>data_model/<name>.yaml.
+_MEMBER = re.compile(r"^(?P<prefix>(?:[^/]+/)*?)(?P<folder>analytics|data_model)/(?P<name>[^/]+\.yaml)$")
 
 
 @dataclass
@@ -148,27 +154,57 @@ def read_analytic(document: object) -> Analytic:
     )
 
 
-def load(path: str | os.PathLike, strict: bool = False, **options: object) -> CarData:
-    """Read the analytics (and the data model) under ``path``; see the module docstring."""
+def _files(path: str | os.PathLike) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, str, bytes]]]:
+    """The analytics and data model files under ``path`` as (name, shown path, bytes), sorted by
+    name: a folder (the repository or its ``analytics`` folder) or a ``.zip`` of the repository
+    (GitHub's ``archive/<commit>.zip``, members ``car-<commit>/analytics/*.yaml``)."""
     root = Path(path)
     if not root.exists():
         raise InputError("no such file or folder", path=path)
+    if root.is_file():
+        return _archive(root)
     analytics_dir = root / "analytics" if (root / "analytics").is_dir() else root
-    files = sorted(analytics_dir.glob("*.yaml")) if analytics_dir.is_dir() else []
-    if not files:
+    model_dir = analytics_dir.parent / "data_model"
+    found: tuple[list, list] = ([], [])
+    for index, folder in enumerate((analytics_dir, model_dir)):
+        for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            try:
+                with file.open("rb") as stream:
+                    found[index].append((file.name, str(file), stream.read(MAX_YAML_BYTES + 1)))
+            except OSError as error:
+                raise InputError(error.strerror or str(error), path=str(file)) from None
+    return found
+
+
+def _archive(path: Path) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, str, bytes]]]:
+    try:
+        if not zipfile.is_zipfile(path):
+            raise InputError("not a folder or a .zip archive of the CAR repository", path=path)
+        with zipfile.ZipFile(path) as archive:
+            members = [(info, _MEMBER.match(info.filename)) for info in archive.infolist() if not info.is_dir()]
+            prefixes = sorted({m["prefix"] for _, m in members if m and m["folder"] == "analytics"}, key=len)
+            found: tuple[list, list] = ([], [])
+            for info, match in members:
+                if match and prefixes and match["prefix"] == prefixes[0]:
+                    with archive.open(info) as stream:
+                        raw = stream.read(MAX_YAML_BYTES + 1)
+                    found[match["folder"] == "data_model"].append((match["name"], f"{path}/{info.filename}", raw))
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+        raise InputError(f"cannot read the archive: {error}", path=path) from None
+    return sorted(found[0]), sorted(found[1])
+
+
+def load(path: str | os.PathLike, strict: bool = False, **options: object) -> CarData:
+    """Read the analytics (and the data model) under ``path``; see the module docstring."""
+    analytics, model = _files(path)
+    if not analytics:
         raise InputError("no CAR analytics (analytics/*.yaml) here", path=path)
     data = CarData(str(path))
     digest = hashlib.sha256()
     errors = Collector(strict, errors=data.skipped, counts=data.counts)
     seen: set[str] = set()
-    for file in files:
-        shown = str(file)
-        try:
-            with file.open("rb") as stream:
-                raw = stream.read(MAX_YAML_BYTES + 1)
-        except OSError as error:
-            raise InputError(error.strerror or str(error), path=shown) from None
-        digest.update(file.name.encode() + b"\0" + hashlib.sha256(raw).digest())
+    for name, shown, raw in analytics:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(raw).digest())
         try:
             refuse_large(raw, shown, "a CAR analytic is a few KB")
             (document,) = documents(raw, shown)
@@ -183,17 +219,15 @@ def load(path: str | os.PathLike, strict: bool = False, **options: object) -> Ca
             errors.add(bad.error(raw, shown), bad.kind)
         except InputError as error:
             errors.add(error, "skipped_files")
-    model_dir = analytics_dir.parent / "data_model"
-    for file in sorted(model_dir.glob("*.yaml")) if model_dir.is_dir() else []:
-        raw = file.read_bytes()
-        digest.update(b"data_model/" + file.name.encode() + b"\0" + hashlib.sha256(raw).digest())
+    for name, shown, raw in model:
+        digest.update(b"data_model/" + name.encode() + b"\0" + hashlib.sha256(raw).digest())
         try:
-            (document,) = documents(raw, str(file))
+            (document,) = documents(raw, shown)
         except InputError as error:
             errors.add(error, "skipped_files")
             continue
         if isinstance(document, dict):
-            data.objects[file.stem] = document
+            data.objects[name.rsplit(".", 1)[0]] = document
     data.sha256 = digest.hexdigest()
     data.counts["analytics"] = len(data.analytics)
     data.counts["coverage"] = sum(len(a.coverage) for a in data.analytics)

@@ -127,10 +127,14 @@ class MappingFile:
 
 
 def expand(path: str | os.PathLike) -> list[str]:
-    """The mapping files a path names: itself, or every ``*.json`` under a folder (sorted)."""
+    """The mapping files a path names: itself, or every ``*.json`` under a folder (sorted), but
+    the JSON Schema the Mappings Explorer repository ships beside them (``schema/*.json``), so
+    that the repository folder itself can be given."""
     given = Path(path)
     if given.is_dir():
-        files = sorted(str(p) for p in given.rglob("*.json") if p.is_file())
+        files = sorted(
+            str(p) for p in given.rglob("*.json") if p.is_file() and "schema" not in p.relative_to(given).parts[:-1]
+        )
         if not files:
             raise InputError("no Mappings Explorer *.json file under this folder", path=path)
         return files
@@ -324,6 +328,14 @@ def triples(data: MappingFile) -> Iterator[ox.Triple]:
     techniques: dict[str, ox.NamedNode | None] = {}
     seen_groups: set[str] = set()
     framework = text(data.framework)
+    literals: dict[str, ox.Literal] = {}  # the few values repeated on every mapping (status, type, score)
+
+    def value(raw: str) -> ox.Literal:
+        found = literals.get(raw)
+        if found is None:
+            found = literals[raw] = text(raw)
+        return found
+
     for obj in data.objects:
         technique_id = (obj.get("attack_object_id") or "").strip()
         if technique_id not in techniques:
@@ -339,8 +351,8 @@ def triples(data: MappingFile) -> Iterator[ox.Triple]:
             yield ox.Triple(mapping, _COMMENT, text(obj["comments"].strip()))
         if technique is not None:
             yield ox.Triple(mapping, P["controlMappingTechnique"], technique)
-            yield ox.Triple(mapping, P["controlMappingAttackId"], text(technique_id))
-        yield ox.Triple(mapping, P["mappingStatus"], text(obj.get("status") or "complete"))
+            yield ox.Triple(mapping, P["controlMappingAttackId"], value(technique_id))
+        yield ox.Triple(mapping, P["mappingStatus"], value(obj.get("status") or "complete"))
         for reference in obj.get("references") or ():
             if reference.strip():
                 yield ox.Triple(mapping, _REFERENCES, text(reference.strip()))
@@ -369,10 +381,10 @@ def triples(data: MappingFile) -> Iterator[ox.Triple]:
         mapping_type = obj.get("mapping_type") or ""
         yield ox.Triple(technique, P[edge_of(obj)], capability)
         yield ox.Triple(mapping, TYPE, P["ControlMapping"])
-        yield ox.Triple(mapping, P["mappingType"], text(mapping_type))
+        yield ox.Triple(mapping, P["mappingType"], value(mapping_type))
         for key, term in (("score_category", "scoreCategory"), ("score_value", "scoreValue")):
             if obj.get(key):
-                yield ox.Triple(mapping, P[term], text(obj[key]))
+                yield ox.Triple(mapping, P[term], value(obj[key]))
         if obj.get("related_score"):
             related = attack_iri(obj["related_score"])
             if related:

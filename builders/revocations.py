@@ -1,6 +1,6 @@
 """References to revoked ATT&CK objects, followed to their successors (a derived step).
 
-Sigma tags, Atomic folders, D3FEND's ``d3f:attack-id`` and ATT&CK's own relationships name ATT&CK
+Sigma tags, Atomic folders, D3FEND's ``d3f:attack-id``, CTID mapping files, CAR's coverage and ATT&CK's own relationships name ATT&CK
 objects of the release they were written against. When the loaded release revoked the object
 (STIX ``revoked-by``, ``akg:revokedBy`` in the ATT&CK graph), the reference is resolved to the
 end of the revocation chain (T1562.001 -> T1685 in ATT&CK v19), and a cycle is refused (left
@@ -12,7 +12,10 @@ Into ``REVOCATIONS_GRAPH`` (derived by attack-kg, not MITRE's words):
 - the resolved edge, the same property the source used, to the successor:
   ``<rule> akg:detectsTechnique <T1685>`` (Sigma), ``<test> akg:emulates <T1685>`` (Atomic),
   ``<T1685> akg:counteredBy d3f:D`` (D3FEND's class for the predecessor, through the derived
-  countermeasures), ``<group> akg:uses <T1685>`` (ATT&CK relationships that are not themselves
+  countermeasures), ``<mapping> akg:controlMappingTechnique <T1574.001>`` and
+  ``<T1574.001> akg:mitigatedByControl <control>`` (a CTID mapping, builders/mappings.py: its node
+  and its one-hop edge), ``<analytic> akg:analyticCovers <T>`` (CAR),
+  ``<group> akg:uses <T1685>`` (ATT&CK relationships that are not themselves
   revoked or deprecated), and ``<rule> akg:tagsTactic <TA0112>`` for a tactic short-name tag the
   loaded release has (``attack.defense-impairment``) but Sigma's static table does not;
 - per reference, an ``akg:Resolution`` node with the explanation: ``akg:referrer``,
@@ -64,7 +67,18 @@ REFERENCES = (
     ("sigma/", "tagsSoftware", "Sigma rule"),
     ("sigma/", "tagsAttackObject", "Sigma rule"),
     ("atomic/", "emulates", "Atomic test"),
+    ("mappings/", "controlMappingTechnique", "CTID mapping"),
+    ("car/", "analyticCovers", "CAR analytic"),
 )
+# The CTID mapping edges from a technique to a capability (builders/mappings.py): the technique is
+# the subject, so the resolved edge is <successor> akg:mitigatedByControl <capability>.
+MAPPING_EDGES = (
+    "mitigatedByControl", "protectedByControl", "scoredByControl", "exploitedThrough", "primaryImpactOf",
+    "secondaryImpactOf", "relatedFrameworkEntry",
+)
+# Sources whose references are all techniques (CTID mappings, CAR): checked against the set of
+# the release's techniques (Facts.techniques) rather than one look-up each in the store.
+TECHNIQUE_ONLY = ("mappings/", "car/")
 COUNTERMEASURE_EDGES = ("counteredBy", "counteredByViaMitigation")
 RELATIONSHIP_EDGES = {"uses": "uses", "mitigates": "mitigates", "detects": "detects"}
 
@@ -133,6 +147,7 @@ class Facts:
         self.retired: set[str] = set()  # revoked or deprecated
         self.tactics: dict[str, str] = {}  # shortname -> tactic IRI
         self._found: dict[str, tuple[str, AttackRelease] | None] = {}
+        self._techniques: set[str] | None = None
         true = boolean(True)
         for release in chosen:
             graph = ox.NamedNode(release.graph)
@@ -144,6 +159,17 @@ class Facts:
                         self.retired.add(quad.subject.value)
             for quad in store.quads_for_pattern(None, akg("shortname"), None, graph):
                 self.tactics[quad.object.value] = quad.subject.value
+
+    @property
+    def techniques(self) -> set[str]:
+        """Every technique of the chosen releases (read once, on first use: about 1,500)."""
+        if self._techniques is None:
+            self._techniques = {
+                quad.subject.value
+                for release in self.chosen
+                for quad in self.store.quads_for_pattern(None, TYPE, akg("Technique"), ox.NamedNode(release.graph))
+            }
+        return self._techniques
 
     def _find(self, iri: str) -> tuple[str, AttackRelease] | None:
         if iri not in self._found:
@@ -235,7 +261,10 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
                 f"SELECT DISTINCT ?o ?id WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} "
                 f"OPTIONAL {{ VALUES ?release {{ {attack_graphs} }} GRAPH ?release {{ ?o <{akg('attackId').value}> ?id }} }} }}"
             )
-            for obj, known in store.query(query):
+            if prefix in TECHNIQUE_ONLY:  # thousands of techniques: looked up in one set of them instead
+                query = f"SELECT DISTINCT ?o WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} }}"
+            for obj, *found_id in store.query(query):
+                known = found_id[0] if found_id else (True if obj.value in facts.techniques else None)
                 original = obj.value
                 if not isinstance(obj, ox.NamedNode):
                     continue
@@ -259,6 +288,7 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
                     out.resolved.append(Resolved(referrer, name, original, target, tuple(chain)))
     _tactics(store, graphs, facts, out)
     _countermeasures(store, graphs, facts, out, follow)
+    _mapping_edges(store, graphs, facts, out, follow)
     _relationships(store, chosen, facts, out, follow)
     return facts, out
 
@@ -305,6 +335,28 @@ def _countermeasures(store: ox.Store, graphs: list[str], facts: Facts, out: Outc
         out.d3fend_classes[original] = d3fend_class.object.value if d3fend_class else ""
         for name, defense in edges:
             out.resolved.append(Resolved(defense, name, original, target, tuple(chain), subject_side=True))
+
+
+def _mapping_edges(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome, follow) -> None:
+    """A CTID mapping file's one-hop edges from a revoked technique: they count for the successor
+    (the end of the chain, however long), as its mapping node does (``controlMappingTechnique``)."""
+    named = [ox.NamedNode(g) for g in graphs if g.startswith(GRAPH + "mappings/")]
+    properties = {akg(name).value: name for name in MAPPING_EDGES}
+    edges: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for original in sorted(facts.revoked_by) if named else ():  # a few hundred revoked IDs x the files
+        node = ox.NamedNode(original)
+        for graph in named:
+            for quad in store.quads_for_pattern(node, None, None, graph):
+                name = properties.get(quad.predicate.value)
+                if name:
+                    edges[original].add((name, quad.object.value))
+    for original in sorted(edges):
+        found = follow(original)
+        if found is None:
+            continue
+        target, chain = found
+        for name, capability in sorted(edges[original]):
+            out.resolved.append(Resolved(capability, name, original, target, tuple(chain), subject_side=True))
 
 
 def _relationships(store: ox.Store, chosen: list[AttackRelease], facts: Facts, out: Outcome, follow) -> None:
@@ -405,7 +457,8 @@ def warnings(facts: Facts, out: Outcome, chosen: list[AttackRelease]) -> list[st
         ident = _id_of(iri)
         counts = out.absent[iri]
         rules, tests = len(counts.get("Sigma rule", ())), len(counts.get("Atomic test", ()))
-        by_first[releases.first_release(ident)].append(f"{ident} ({rules} rule(s), {tests} test(s))")
+        others = "".join(f", {len(v)} {k}(s)" for k, v in sorted(counts.items()) if k not in ("Sigma rule", "Atomic test"))
+        by_first[releases.first_release(ident)].append(f"{ident} ({rules} rule(s), {tests} test(s){others})")
     for shortname in sorted(out.absent_tactics):
         rules = len(out.absent_tactics[shortname])
         by_first[releases.first_release(shortname)].append(f"tactic {shortname} ({rules} rule(s))")

@@ -2,7 +2,9 @@
 
 The releases ``attack-kg build`` fetches when given no source flags are pinned in one data file,
 ``builders/pins.json`` (:func:`load_pins`): per source a kind (``attack``, ``d3fend``,
-``sigma``, ``atomic``), a version, a URL, the cache file name and the expected SHA-256. A lock
+``sigma``, ``atomic``, ``mappings``, ``car``), a version, a URL, the cache file name and the
+expected SHA-256 (and for ATT&CK and the CTID mapping files, a domain: those of another domain than
+enterprise are fetched with ``--domain``). A lock
 file (``attack-kg lock -o sources.lock.json``, :func:`write_lock`) has the same shape with every
 URL resolved and every SHA-256 filled in; ``attack-kg build --lock FILE`` builds exactly that.
 
@@ -157,7 +159,7 @@ def _source(key: str, entry: object, where: str) -> Source:
     if sha256 is not None and (not isinstance(sha256, str) or not _SHA256.match(sha256.lower())):
         raise InputError('"sha256" must be 64 hex digits or null', path=where, obj=key)
     domain = entry.get("domain")
-    if entry["kind"] == "attack" and domain is not None and domain not in DOMAINS:
+    if domain is not None and domain not in DOMAINS:
         raise InputError(f'"domain" is {domain!r}; one of {", ".join(DOMAINS)}', path=where, obj=key)
     version = entry["version"]
     url = entry["url"].replace("{version}", version)
@@ -205,13 +207,13 @@ def select(
         raise InputError(f"no ATT&CK domain {bad[0]!r}; the domains are {', '.join(DOMAINS)} (or all)")
     chosen = []
     for source in pinned:
-        if source.kind == "attack":
+        if source.kind == "attack" or source.domain is not None:  # a mapping file is of one domain too
             if wanted is None and not source.default:
                 continue
             if wanted is not None and (source.domain or "enterprise") not in wanted:
                 continue
-            if attack_version and attack_version != source.version:
-                source = _at_version(source, attack_version)
+        if source.kind == "attack" and attack_version and attack_version != source.version:
+            source = _at_version(source, attack_version)
         if source.key in overrides:
             source = replace(source, url=overrides[source.key], direct=True)
         chosen.append(source)

@@ -12,7 +12,9 @@ from attackkg.builders.files import write_text
 from attackkg.ontology.identifiers import check_identifier, quoted
 from attackkg.queries.cli_common import format_table, local_target, release_option, store_option
 
-PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "all")
+PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "atomic", "control", "cloud", "cve", "car", "all")
+# `cover` also takes one CTID framework (queries/control_graph.py FRAMEWORK_KINDS), car and kev among them.
+FRAMEWORK_CHOICES = ("nist-800-53", "aws", "azure", "gcp", "m365", "cri-profile", "csa-ccm", "intel-vpro", "veris", "kev")
 
 
 def register(commands) -> None:
@@ -25,10 +27,11 @@ def _report_parsers(commands) -> None:
     """``report`` (the per-technique coverage page) and ``layer`` (ATT&CK Navigator layers)."""
     report = commands.add_parser(
         "report",
-        help="the coverage page of a technique: D3FEND, Sigma, Atomic Red Team, with totals",
+        help="the coverage page of a technique: D3FEND, Sigma, Atomic Red Team, controls, CAR, KEV, with totals",
         description="Print the coverage page of one ATT&CK technique (title, tactics, ATT&CK's description, "
-        "D3FEND countermeasures, Sigma rule files, Atomic Red Team tests, each with its total over all "
-        "techniques and the release it comes from), or with --all write one page per technique and an index.",
+        "D3FEND countermeasures, Sigma rule files, Atomic Red Team tests and, when the store has them, NIST SP "
+        "800-53 controls, cloud security controls, MITRE CAR analytics and KEV exploited vulnerabilities, each with "
+        "its total over all techniques and the release it comes from), or with --all write one page per technique and an index.",
         epilog="Examples:\n  attack-kg report T1204.001\n  attack-kg report T1204.002 --format html -o T1204.002.html\n"
         "  attack-kg report --all -o pages/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -47,7 +50,8 @@ def _report_parsers(commands) -> None:
         help="an ATT&CK Navigator layer (format 4.5) scoring techniques by coverage",
         description="Write an ATT&CK Navigator layer (layer format 4.5) that scores every technique of the domain "
         "by its Sigma rule files, D3FEND countermeasures, ATT&CK mitigations, Atomic tests, how many of "
-        "those kinds cover it (combined), or its telemetry coverage state under --telemetry (telemetry: 2 detectable "
+        "those kinds cover it (combined), the NIST SP 800-53 controls, CAR analytics or KEV CVEs mapped to it, "
+        "or its telemetry coverage state under --telemetry (telemetry: 2 detectable "
         "now, 1 with more telemetry, 0 no rule; see attack-kg coverage). With --group, only the techniques the group uses are in the layer: as ATT&CK counts them, its own and those "
         "of the campaigns attributed to it (--direct-only: its own).",
         epilog="Examples:\n  attack-kg layer --score combined --group G0016 -o apt29.json\n"
@@ -57,8 +61,9 @@ def _report_parsers(commands) -> None:
     layer.add_argument(
         "--score",
         required=True,
-        choices=["sigma", "d3fend", "mitigations", "atomic", "combined", "telemetry"],
-        help="what to count",
+        choices=["sigma", "d3fend", "mitigations", "atomic", "combined", "nist-800-53", "car", "kev", "telemetry"],
+        help="what to count (nist-800-53, car, kev: CTID's NIST SP 800-53 controls, MITRE CAR analytics, "
+        "KEV exploited vulnerabilities mapped to the technique; telemetry: the coverage state under --telemetry)",
     )
     layer.add_argument(
         "--telemetry", metavar="NAME|FILE", nargs="+", help="with --score telemetry: what you collect (as for coverage)"
@@ -139,8 +144,13 @@ def _graph_commands(commands) -> None:
         description="Walk the graph from an ATT&CK technique to its countermeasures, by kind: d3fend (D3FEND's "
         "artifact inference, hop by hop: technique -relation-> artifact -subClassOf-> ... <-relation- defensive "
         "technique), mitigation (ATT&CK mitigations), mitigation-d3fend (D3FEND techniques related to those "
-        "mitigations), sigma (rules on the technique or its sub-techniques). Shortest and most specific first.",
-        epilog="Examples:\n  attack-kg paths T1204.001 --kind d3fend\n"
+        "mitigations), sigma (rules on the technique or its sub-techniques), atomic (Atomic Red Team tests of the "
+        "technique or its sub-techniques), control (CTID Mappings Explorer controls: NIST SP 800-53, CRI Profile, "
+        "CSA CCM, Intel vPro, VERIS), cloud (AWS, Azure, GCP, M365 security capabilities), cve (KEV: exploited "
+        "vulnerabilities), car (MITRE CAR analytics of the technique or its sub-techniques). A mapping or analytic "
+        "naming a technique the loaded ATT&CK revoked counts for its successor, through the revoked-by chain. "
+        "Shortest and most specific first.",
+        epilog="Examples:\n  attack-kg paths T1204.001 --kind d3fend\n  attack-kg paths T1204.001 --kind control --format json\n"
         "  attack-kg paths T1204.001 --format mermaid > paths.mmd\n"
         "  attack-kg paths T1204.001 --format dot | dot -Tsvg > paths.svg",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -163,7 +173,8 @@ def _graph_commands(commands) -> None:
         "and print the coverage reached at each step. Also prints each kind's coverage of the set. A group's "
         "techniques are counted as ATT&CK counts them: its own uses and those of the campaigns attributed to it "
         "(--direct-only: its own); the output says how many came through campaigns.",
-        epilog="Examples:\n  attack-kg cover G0016 --kind d3fend --top 10\n  attack-kg cover T1204.001 T1566.002 T1059",
+        epilog="Examples:\n  attack-kg cover G0016 --kind d3fend --top 10\n  attack-kg cover G0016 --kind nist-800-53\n"
+        "  attack-kg cover T1204.001 T1566.002 T1059",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cover.add_argument(
@@ -171,9 +182,11 @@ def _graph_commands(commands) -> None:
     )
     cover.add_argument(
         "--kind",
-        choices=[k for k in PATH_KIND_CHOICES if k != "all"],
+        choices=[k for k in PATH_KIND_CHOICES if k != "all"] + list(FRAMEWORK_CHOICES),
         default="d3fend",
-        help="what covers a technique (default: d3fend, D3FEND techniques by artifact inference)",
+        help="what covers a technique (default: d3fend, D3FEND techniques by artifact inference); a CTID framework "
+        "(nist-800-53, aws, azure, gcp, m365, cri-profile, csa-ccm, intel-vpro, veris, kev) takes its newest "
+        "mapping in the store",
     )
     cover.add_argument("--top", metavar="N", type=int, help="stop after N countermeasures")
     cover.add_argument(

@@ -191,6 +191,7 @@ class TechniqueCoverage:
     sigma_rules: list[SigmaRuleFile] = field(default_factory=list)
     atomic_tests: list[AtomicTest] = field(default_factory=list)
     mitigations: list[Mitigation] = field(default_factory=list)
+    controls: dict[str, list] = field(default_factory=dict)  # control section key -> its items (control_sections.py)
 
     @property
     def url(self) -> str:
@@ -228,6 +229,8 @@ class Coverage:
     # leaves it unread): technique ID -> TelemetrySection; telemetry_loaded None when not read.
     telemetry: dict = field(default_factory=dict)
     telemetry_loaded: bool | None = None
+    # NIST 800-53, cloud, CAR and KEV sections, those whose source is loaded (queries/control_sections.py)
+    control_sections: list = field(default_factory=list)
 
     def loaded(self, kind: str) -> bool:
         """Whether a source of this kind (attack, d3fend, sigma, atomic) is in the store;
@@ -344,6 +347,12 @@ def load_coverage(target, technique: str | None = None, telemetry: bool = True) 
         from attackkg.queries.telemetry_page import add_sections
 
         add_sections(target, coverage, params.get("technique"))
+    from attackkg.queries.control_sections import load_sections  # issue 13: controls, cloud, CAR, KEV
+
+    coverage.control_sections = load_sections(target, coverage.sources, params.get("technique"))
+    for section in coverage.control_sections:
+        for page in techniques.values():
+            page.controls[section.key] = section.of(page.attack_id)
     return coverage
 
 

@@ -4,7 +4,8 @@ Nodes are IRIs (strings). Each node has:
 
 - ``kind``: technique, tactic, mitigation, group, software, campaign, data-source,
   data-component, detection-strategy, analytic, log-source, asset, matrix (ATT&CK); sigma-rule;
-  atomic-test; d3fend-technique, d3fend-tactic, artifact, d3fend-class (D3FEND); cve; unknown;
+  atomic-test; d3fend-technique, d3fend-tactic, artifact, d3fend-class (D3FEND); cve; control,
+  car-analytic (CTID Mappings Explorer, CAR: queries/control_graph.py); unknown;
 - ``label``: its ``rdfs:label`` (else its id);
 - ``id``: the ATT&CK ID (``T1204.001``), the D3FEND ID (``D3-UA``; ``d3f:URL`` for a D3FEND
   term without one), the Sigma rule or Atomic test UUID, the CVE ID;
@@ -80,6 +81,7 @@ from attackkg.ontology.namespaces import (
     TECHNIQUE_ID,
     XSD,
 )
+from attackkg.queries.control_graph import CONTROL_SOURCES, read_controls
 from attackkg.queries.lookup import find_node, neighbourhood, nodes_of_kind
 
 RDF_TYPE = RDF + "type"
@@ -130,6 +132,8 @@ KINDS = (
     "artifact",
     "d3fend-class",
     "cve",
+    "control",
+    "car-analytic",
     "unknown",
 )
 
@@ -174,7 +178,7 @@ COUNTERED_BY = "akg:counteredBy"
 
 _RELATED_RULE = {"relatedRule", "derivedFrom", "obsoletes", "mergedFrom", "renamedFrom", "similarTo"}
 
-SOURCE_KINDS = ("attack", "d3fend", "sigma", "atomic", "derived")
+SOURCE_KINDS = ("attack", "d3fend", "sigma", "atomic", "derived", *CONTROL_SOURCES)
 
 # ATT&CK URL path -> ATT&CK ID prefix, and the kind of object (the inverse of attack_iri).
 _ATTACK_URL = re.compile(
@@ -316,6 +320,8 @@ def to_networkx(
                     if name in _RELATED_RULE:
                         rules.update(obj for _, obj in found)
 
+    controls, frameworks = read_controls(store, graphs, wanted, chosen, edges.add_all, _pairs)  # CTID, CAR
+
     d3fend = _D3fend()
     for graph in graphs.get("d3fend", ()):
         d3fend.read(store, graph)
@@ -352,13 +358,14 @@ def to_networkx(
             attrs["gap"] = gaps[node]
         if node in d3fend_classes:
             attrs["d3fend_class"] = d3fend_classes[node]
-        node_attrs[node] = attrs
+        node_attrs[node] = {**attrs, **controls[node]} if node in controls else attrs
     for node, tactics in d3fend.tactics().items():
         if node in node_attrs:
             node_attrs[node]["tactic"] = ", ".join(sorted(labels.get(t, curie(t)) for t in tactics))
 
     result = nx.MultiDiGraph()
     result.graph["artifact_relations"] = sorted(curie(p) for p in d3fend.associative)
+    result.graph["frameworks"] = frameworks
     result.graph["graphs"] = sorted(g.value for names in graphs.values() for g in names)
     result.add_nodes_from(node_attrs.items())
     result.add_edges_from((u, v, key, data) for (u, v, key), data in edges.data.items())

@@ -1,6 +1,6 @@
 """ATT&CK Navigator layers (layer format 4.5) of the coverage the graph holds: the heat maps.
 
-``attack-kg layer --score sigma|d3fend|mitigations|atomic|combined [--group G0016]
+``attack-kg layer --score sigma|d3fend|mitigations|atomic|combined|nist-800-53|car|kev [--group G0016]
 [--domain enterprise|mobile|ics] -o layer.json`` writes one layer. What a score counts is what
 the coverage page counts (``queries/coverage_model.py``, one page model for both):
 
@@ -10,7 +10,9 @@ the coverage page counts (``queries/coverage_model.py``, one page model for both
 - ``mitigations``: ATT&CK mitigations that mitigate the technique (STIX ``mitigates``);
 - ``atomic``: Atomic Red Team tests of the technique;
 - ``combined``: how many of those kinds (of the ones loaded in the store) cover the technique at
-  all, 0 to 4: "is it detected, countered, mitigated, tested".
+  all, 0 to 4: "is it detected, countered, mitigated, tested";
+- ``nist-800-53``, ``car``, ``kev``: the page's control sections (``queries/control_sections.py``):
+  NIST SP 800-53 controls of the newest revision, CAR analytics, KEV CVEs mapped to the technique.
 
 The layer has every current (neither revoked nor deprecated) technique of the domain, scored,
 0 included, since an uncovered technique is what a heat map is for. With ``--group`` only the
@@ -46,6 +48,9 @@ LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
 DOMAINS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
 SCORES = ("sigma", "d3fend", "mitigations", "atomic", "combined")
+# Scores by a control section of the page (queries/control_sections.py, issue 13); not in combined.
+CONTROL_SCORES = ("nist-800-53", "car", "kev")
+LAYER_SCORES = SCORES + CONTROL_SCORES
 
 # Navigator's red-yellow-green preset, as it exports colours (8-digit hex, alpha included).
 RED, YELLOW, GREEN = "#ff6666ff", "#ffe766ff", "#8ec843ff"
@@ -77,6 +82,27 @@ KINDS = {
         "Atomic Red Team tests of this technique",
     ),
 }
+CONTROL_KINDS = (
+    {
+        "nist-800-53": (
+            "mappings",
+            "NIST SP 800-53 control",
+            "NIST SP 800-53 controls",
+            "NIST SP 800-53 controls (the newest revision in the store) CTID maps to this technique",
+        ),
+        "car": ("car", "CAR analytic", "CAR analytics", "MITRE CAR analytics whose coverage names this technique"),
+        "kev": (
+            "mappings",
+            "exploited vulnerability",
+            "exploited vulnerabilities",
+            "CVEs of CISA's KEV catalogue CTID maps to this technique (exploitation technique or impact)",
+        ),
+    }
+)
+
+
+def _kind(score: str) -> tuple[str, str, str, str]:
+    return KINDS.get(score) or CONTROL_KINDS[score]
 
 
 def counts(page: TechniqueCoverage) -> dict[str, int]:
@@ -96,6 +122,8 @@ def loaded_kinds(coverage: Coverage) -> list[str]:
 
 def score_of(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> int:
     """The technique's score: one count, or for ``combined`` how many kinds have at least one."""
+    if score in CONTROL_SCORES:
+        return len(page.controls.get(score, ()))
     found = counts(page)
     if score == "combined":
         return sum(1 for kind in kinds if found[kind] > 0)
@@ -122,14 +150,17 @@ def build_layer(
     """The layer as a JSON-ready dict. ``coverage`` (from :func:`load_coverage`) may be given to
     make several layers from one read of the store. With ``group``, the group's techniques as
     ATT&CK counts them: its own uses and its attributed campaigns' (``direct_only``: its own)."""
-    if score not in SCORES:
-        raise InputError(f"unknown score {score!r}; use one of {', '.join(SCORES)}")
+    if score not in LAYER_SCORES:
+        raise InputError(f"unknown score {score!r}; use one of {', '.join(LAYER_SCORES)}")
     if domain not in DOMAINS and domain not in DOMAINS.values():
         raise InputError(f"unknown ATT&CK domain {domain!r}; use one of {', '.join(DOMAINS)}")
     domain_id = DOMAINS.get(domain, domain)
     coverage = coverage if coverage is not None else load_coverage(target, telemetry=False)
     kinds = loaded_kinds(coverage)
-    if score != "combined" and score not in kinds:
+    if score in CONTROL_SCORES and not any(section.key == score for section in coverage.control_sections):
+        what = {"car": "MITRE CAR (build with --car)", "kev": "KEV mapping file (build with --mappings)"}
+        raise InputError(f"cannot score by {score}: the store holds no {what.get(score, 'NIST SP 800-53 mapping file (build with --mappings)')}")
+    if score != "combined" and score not in kinds and score not in CONTROL_SCORES:
         source = KINDS[score][0]
         what = "the D3FEND countermeasures (build with --d3fend)" if source == "countermeasures" else f"{source} data"
         raise InputError(f"cannot score by {score}: the store holds no {what}")
@@ -166,6 +197,8 @@ def build_layer(
     for page in pages:
         entry_comment = _comment(page, score, kinds)
         entry_metadata = [{"name": KINDS[k][2], "value": str(counts(page)[k])} for k in kinds]
+        if score in CONTROL_SCORES:
+            entry_metadata.append({"name": CONTROL_KINDS[score][2], "value": str(scores[page.attack_id])})
         links = [{"label": f"ATT&CK {page.attack_id}", "url": page.url}]
         for _tactic_id, _name, shortname in page.tactics or [("", "", "")]:
             entry: dict = {"techniqueID": page.attack_id}
@@ -184,6 +217,7 @@ def build_layer(
 
     what = _what(score, kinds)
     sources = _sources(coverage, release, kinds)
+    sources += [(s.title, s.release) for s in coverage.control_sections if s.key == score]
     name = f"attack-kg: {_title(score)}"
     description = f"Score: {what}."
     if group_row is not None:
@@ -246,18 +280,18 @@ def _versions(attack_version: str) -> dict[str, str]:
 
 
 def _title(score: str) -> str:
-    return "coverage by kind (combined)" if score == "combined" else f"{KINDS[score][2]} per technique"
+    return "coverage by kind (combined)" if score == "combined" else f"{_kind(score)[2]} per technique"
 
 
 def _what(score: str, kinds: Sequence[str]) -> str:
     if score == "combined":
         listed = ", ".join(KINDS[k][2] for k in kinds)
         return f"how many kinds of coverage the technique has at least one of, 0 to {len(kinds)} ({listed})"
-    return KINDS[score][3]
+    return _kind(score)[3]
 
 
 def _comment(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> str:
-    found = counts(page)
+    found = {**counts(page), **{key: len(items) for key, items in page.controls.items()}}
     if score == "combined":
         parts = [f"{KINDS[k][2]}: {found[k]}" for k in kinds]
         return f"{score_of(page, score, kinds)} of {len(kinds)} kinds covered ({'; '.join(parts)})"
@@ -266,8 +300,9 @@ def _comment(page: TechniqueCoverage, score: str, kinds: Sequence[str]) -> str:
         "d3fend": [f"{c.label} ({c.d3fend_id})" if c.d3fend_id else c.label for c in page.countermeasures],
         "mitigations": [f"{m.mitigation_id} {m.name}" for m in page.mitigations],
         "atomic": [t.shown for t in page.atomic_tests],
+        **{key: [item.text for item in found] for key, found in page.controls.items()},
     }[score]
-    unit = KINDS[score][1] if found[score] == 1 else KINDS[score][2]
+    unit = _kind(score)[1] if found[score] == 1 else _kind(score)[2]
     text = f"{found[score]} {unit}"
     if items:
         shown = items[:10]
@@ -282,7 +317,7 @@ def _legend(score: str, top: int, kinds: Sequence[str]) -> list[dict[str, str]]:
         low, high = f"0 of {len(kinds)} {unit_many}", f"{top} of {len(kinds)} {unit_many}"
         middle = f"1 to {top - 1} of {len(kinds)} {unit_many}" if top > 2 else f"1 {unit_one}"
     else:
-        unit_one, unit_many = KINDS[score][1], KINDS[score][2]
+        unit_one, unit_many = _kind(score)[1], _kind(score)[2]
         low = f"no {unit_one}"
         high = f"{top} or more {unit_many}" if top > 1 else f"1 or more {unit_many}"
         middle = f"1 to {top - 1} {unit_many}" if top > 2 else f"1 {unit_one}"

@@ -38,6 +38,10 @@ _MERMAID_STYLE = {
     "sigma-rule": "fill:#d7f0ec,stroke:#2a9d8f,color:#111",
     "d3fend-technique": "fill:#dbe6fd,stroke:#1d4ed8,color:#111",
     "artifact": "fill:#fef3c7,stroke:#d97706,color:#111",
+    "atomic-test": "fill:#fce7f3,stroke:#be185d,color:#111",
+    "control": "fill:#e0f2fe,stroke:#0369a1,color:#111",
+    "cve": "fill:#fee2e2,stroke:#b91c1c,color:#111",
+    "car-analytic": "fill:#ede9fe,stroke:#6d28d9,color:#111",
 }
 
 
@@ -81,6 +85,10 @@ _DOT_COLORS = {
     "sigma-rule": "#d7f0ec",
     "d3fend-technique": "#dbe6fd",
     "artifact": "#fef3c7",
+    "atomic-test": "#fce7f3",
+    "control": "#e0f2fe",
+    "cve": "#fee2e2",
+    "car-analytic": "#ede9fe",
 }
 
 

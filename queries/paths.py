@@ -16,7 +16,8 @@ The kinds of path, each a walk over edges of :func:`attackkg.queries.graph.to_ne
 - ``mitigation-d3fend``: ``T <-akg:mitigates- M -akg:relatedDefensiveTechnique-> D``, D3FEND's
   ``d3f:related`` link from the mitigation;
 - ``sigma``: ``T <-akg:detectsTechnique- R``, or ``T <-akg:subtechniqueOf- S
-  <-akg:detectsTechnique- R`` for a rule on a sub-technique.
+  <-akg:detectsTechnique- R`` for a rule on a sub-technique;
+- ``atomic``, ``control``, ``cloud``, ``cve``, ``car``, one kind per CTID framework: queries/control_paths.py.
 
 Each search is one breadth-first walk from the technique (no search per target), so all paths
 of a technique take a millisecond or two. Paths are ranked shortest first, then most specific
@@ -38,9 +39,11 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from attackkg.builders.base import InputError
+from attackkg.queries.control_graph import CONTROL_KINDS, CONTROL_PREDICATES, FRAMEWORK_KINDS, TARGET_KINDS
 from attackkg.queries.graph import find_node
 
-PATH_KINDS = ("d3fend", "mitigation", "mitigation-d3fend", "sigma")
+PATH_KINDS = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "atomic", *CONTROL_KINDS)
+ALL_KINDS = (*PATH_KINDS, *FRAMEWORK_KINDS)
 SUBTECHNIQUE_OF = "akg:subtechniqueOf"
 SUBCLASS_OF = "rdfs:subClassOf"
 MITIGATES = "akg:mitigates"
@@ -49,23 +52,18 @@ RELATED_DEFENSIVE = "akg:relatedDefensiveTechnique"
 DETECTS = "akg:detectsTechnique"
 USES = "akg:uses"
 
-# The ATT&CK, Sigma and derived edges the searches walk (to_networkx(predicates=...) reads only
-# these, plus D3FEND's, when nothing else is wanted); akg:uses and akg:attributedTo for the
-# techniques of a group (its own and its campaigns'); akg:counteredBy for the stored explanations
-# of the D3FEND paths.
+# The edges the searches walk (to_networkx(predicates=...) reads only these, plus D3FEND's); uses and
+# attributedTo for a group's techniques; counteredBy for the stored explanations of the D3FEND paths.
 ATTRIBUTED_TO = "akg:attributedTo"
 REVOKED_BY = "akg:revokedBy"
 PATH_PREDICATES = (
-    SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, ATTRIBUTED_TO, COUNTERED_BY, REVOKED_BY
+    SUBTECHNIQUE_OF, MITIGATES, RELATED_DEFENSIVE, DETECTS, USES, ATTRIBUTED_TO, COUNTERED_BY, REVOKED_BY,
+    "akg:emulates", *CONTROL_PREDICATES,
 )
 
 # The kind of node each path kind ends at.
-TARGET_KIND = {
-    "d3fend": "d3fend-technique",
-    "mitigation": "mitigation",
-    "mitigation-d3fend": "d3fend-technique",
-    "sigma": "sigma-rule",
-}
+TARGET_KIND = {"d3fend": "d3fend-technique", "mitigation": "mitigation", "mitigation-d3fend": "d3fend-technique"}
+TARGET_KIND |= {"sigma": "sigma-rule", **TARGET_KINDS}
 
 
 @dataclass(frozen=True)
@@ -123,21 +121,24 @@ def paths(graph: nx.MultiDiGraph, technique: str, kinds: Iterable[str] = PATH_KI
         found += [p for p in _mitigation_paths(graph, node) if p.kind in wanted]
     if "sigma" in wanted:
         found += _sigma_paths(graph, node)
+    if wanted - {"d3fend", "mitigation", "mitigation-d3fend", "sigma"}:
+        from attackkg.queries.control_paths import control_paths
+        found += control_paths(graph, node, wanted)
     return sorted(found, key=lambda p: _rank(graph, p))
 
 
 def _check_kinds(kinds: Iterable[str]) -> set[str]:
     wanted = set(kinds)
-    unknown = wanted - set(PATH_KINDS)
+    unknown = wanted - set(ALL_KINDS)
     if unknown:
-        raise InputError(f"unknown path kind {sorted(unknown)[0]!r}; use {', '.join(PATH_KINDS)}")
+        raise InputError(f"unknown path kind {sorted(unknown)[0]!r}; use {', '.join(ALL_KINDS)}")
     return wanted
 
 
 def _rank(graph: nx.MultiDiGraph, path: CountermeasurePath) -> tuple:
     target = graph.nodes[path.countermeasure]
     return (
-        PATH_KINDS.index(path.kind),
+        ALL_KINDS.index(path.kind),
         len(path.hops),
         path.specificity,
         target.get("id", ""),
@@ -336,7 +337,6 @@ def techniques_of(
     return sorted(found, key=lambda n: graph.nodes[n].get("id", n))
 
 
-
 def only_through_campaigns(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict[str, list[str]]:
     """Of the techniques ``names`` stand for (:func:`techniques_of`), those known only through a
     named group's attributed campaigns -> the IDs of those campaigns."""
@@ -353,6 +353,7 @@ def only_through_campaigns(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict
             else:
                 through.setdefault(technique, set()).update(how)
     return {t: sorted(cs) for t, cs in through.items() if t not in direct}
+
 
 @dataclass
 class Coverage:
@@ -384,7 +385,7 @@ class Coverage:
 
 def coverage(graph: nx.MultiDiGraph, techniques: Sequence[str], kinds: Iterable[str] = PATH_KINDS) -> Coverage:
     """One path search per technique; what each kind covers."""
-    wanted = [k for k in PATH_KINDS if k in _check_kinds(kinds)]
+    wanted = [k for k in ALL_KINDS if k in _check_kinds(kinds)]
     nodes = [find_node(graph, t) for t in techniques]
     result = Coverage(techniques=list(dict.fromkeys(nodes)), targets={k: {} for k in wanted})
     for node in result.techniques:
@@ -552,7 +553,7 @@ def ranked(found: Sequence[CountermeasurePath]) -> list[tuple[int, Countermeasur
 def to_json(graph: nx.MultiDiGraph, technique: str, found: Sequence[CountermeasurePath]) -> dict[str, object]:
     """The technique, its distinct countermeasures by kind (best first), and every path."""
     node = find_node(graph, technique)
-    kinds = [k for k in PATH_KINDS if any(p.kind == k for p in found)]
+    kinds = [k for k in ALL_KINDS if any(p.kind == k for p in found)]
     return {
         "technique": node_info(graph, node),
         "countermeasures": {k: [node_info(graph, c) for c in countermeasures(found, k)] for k in kinds},
@@ -577,6 +578,8 @@ def _short(graph: nx.MultiDiGraph, node: str) -> str:
         return data.get("label", node)
     if kind in ("sigma-rule", "atomic-test"):
         return f"'{data.get('label', node)}'"
+    if data.get("framework"):  # a CTID capability: AC-2 (nist_800_53 rev5)
+        return f"{data.get('id', node)} ({data['framework']} {data.get('framework_version', '')})"
     return data.get("id", node)
 
 

@@ -68,6 +68,7 @@ def page_context(coverage: Coverage, attack_id: str) -> dict[str, object]:
         "empty": {kind: none_text(coverage, kind) for kind in ("d3fend", "sigma", "atomic")},
         "description": clean_description(page.description),
         "paragraphs": description_runs(page.description),
+        "control_sections": coverage.control_sections,  # NIST 800-53, cloud, CAR, KEV (control_sections.py)
         "title": f"{page.attack_id}: {page.name}",
         "links": {
             "d3fend_site": D3FEND_SITE,

@@ -12,6 +12,7 @@ import pytest
 from attackkg.builders import mappings
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_dataset, build_store
+from attackkg.builders.oxstore import oxigraph_of
 from attackkg.builders.store import open_store
 from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG, METADATA_GRAPH
@@ -113,11 +114,13 @@ def test_in_a_folder_a_bad_file_is_skipped_and_reported_strict_fails(tmp_path):
 @pytest.fixture(scope="module")
 def full_store(shared_data, tmp_path_factory):
     store_dir = tmp_path_factory.mktemp("mappings-full") / "store"
-    build_store(
+    result = build_store(
         store_dir,
         attack_paths=[shared_data / "attack" / "enterprise-attack-18.1.json.gz"],
-        mappings_paths=[shared_data / "ctid" / "mappings-explorer" / "mappings"],
+        mappings_paths=[shared_data / "ctid" / "mappings-explorer"],  # the repository folder: its schema/ is left out
+        car_path=shared_data / "car",
     )
+    assert not [r.skipped for r in result.reports if r.skipped]
     return store_dir
 
 
@@ -206,3 +209,78 @@ def test_metadata_graph_holds_each_mapping_graph(full_store):
         for q in store.quads_for_pattern(None, ox.NamedNode(AKG + "sourceKind"), None, ox.NamedNode(METADATA_GRAPH))
     ]
     assert kinds.count("mappings") == 14
+
+
+# --- the consumers: paths and cover on the full data (issue 13 item 4) -----------------------------
+
+
+def test_paths_t1204_001_control_json_lists_the_eleven_rev5_controls(full_store, shared_data, capsys):
+    path = next(p for p in _files(shared_data) if "rev5" in p.name)
+    expected = {
+        o["capability_id"]
+        for o in json.loads(path.read_text())["mapping_objects"]
+        if o["attack_object_id"] == "T1204.001" and o["capability_id"]
+    }
+    assert main(["paths", "T1204.001", "--kind", "control", "--format", "json", "--store", str(full_store)]) == 0
+    listed = json.loads(capsys.readouterr().out)["countermeasures"]["control"]
+    rev5 = {c["id"] for c in listed if "/nist_800_53/rev5/" in c["iri"]}
+    assert rev5 == expected and len(rev5) == 11
+    assert {c["iri"].split("/control/")[1].split("/")[0] for c in listed} > {"nist_800_53"}
+
+
+def test_paths_t1059_001_car_lists_the_analytics_covering_it(full_store, shared_data, capsys):
+    import yaml
+
+    expected = set()
+    for file in (shared_data / "car" / "analytics").glob("*.yaml"):
+        analytic = yaml.safe_load(file.read_text())
+        for entry in analytic.get("coverage") or ():
+            if "T1059.001" in (entry.get("subtechniques") or ()):
+                expected.add(analytic["id"])
+    assert main(["paths", "T1059.001", "--kind", "car", "--format", "json", "--store", str(full_store)]) == 0
+    listed = {c["id"] for c in json.loads(capsys.readouterr().out)["countermeasures"]["car"]}
+    assert listed == expected and expected
+
+
+def test_paths_follow_the_revoked_t1574_002_mappings_to_t1574_001(full_store, capsys):
+    assert main(["paths", "T1574.001", "--kind", "control", "--format", "json", "--store", str(full_store)]) == 0
+    found = json.loads(capsys.readouterr().out)["paths"]
+    via = [p for p in found if [n["id"] for n in p["nodes"][:2]] == ["T1574.001", "T1574.002"]]
+    assert via and all(p["hops"][0]["key"] == "akg:revokedBy" for p in via)
+    named = {str(r["control_id"]) for r in rows(open_store(full_store), "controls", technique="T1574.001")
+             if str(r["mapped_id"]) == "T1574.002"}
+    assert {p["countermeasure"]["id"] for p in via} == named
+
+
+def test_cover_g0016_nist_800_53_recomputed_from_the_graph(full_store, capsys):
+    """The picks and cumulative coverage of `cover --kind nist-800-53`, recomputed with SPARQL of
+    this test's own: the group's techniques (its uses and its campaigns'), each control's techniques
+    in the newest NIST file (rev5), the mapping edges on successors included (revocations graph)."""
+    assert main(["cover", "G0016", "--kind", "nist-800-53", "--format", "json", "--store", str(full_store)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    graph = oxigraph_of(open_store(full_store))
+
+    def select(query: str) -> list:
+        return list(graph.query(query, use_default_graph_as_union=True))
+
+    group = f"""{{ <https://attack.mitre.org/groups/G0016> <{AKG}uses> ?t }} UNION
+        {{ ?c <{AKG}attributedTo> <https://attack.mitre.org/groups/G0016> ; <{AKG}uses> ?t }}
+        ?t a <{AKG}Technique> ; <{AKG}attackId> ?id ."""
+    techniques = {r["id"].value for r in select(f"SELECT DISTINCT ?id WHERE {{ {group} }}")}
+    assert set(result["techniques"]) == techniques
+    query = f"""SELECT DISTINCT ?control ?id WHERE {{ {group}
+        ?t <{AKG}mitigatedByControl> ?x . ?x <http://purl.org/dc/terms/identifier> ?control .
+        FILTER(STRSTARTS(STR(?x), "https://w3id.org/attack-kg/control/nist_800_53/rev5/")) }}"""
+    covers: dict[str, set[str]] = {}
+    for r in select(query):
+        covers.setdefault(r["control"].value, set()).add(r["id"].value)
+    coverable = set().union(*covers.values())
+    assert result["coverable"] == len(coverable) and set(result["uncovered"]) == techniques - coverable
+    covered: set[str] = set()
+    for step in result["steps"]:
+        best = max(len(found - covered) for found in covers.values())
+        assert set(step["gained"]) == covers[step["id"]] - covered and len(step["gained"]) == best
+        covered |= covers[step["id"]]
+        assert step["covered"] == len(covered)
+        assert step["fraction"] == round(len(covered) / len(techniques), 4)
+    assert covered == coverable and len(result["steps"]) >= 3

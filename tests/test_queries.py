@@ -375,6 +375,7 @@ def full_store(full_store_dir) -> Path:
 # full-data tests are tests/test_mappings.py and tests/test_car.py), by the source they need.
 NEEDS_SOURCE = {"controls": "mappings", "cves": "mappings", "techniques-for-control": "mappings",
                 "car": "car", "car-d3fend": "car"}
+NEEDS_SOURCE |= {"report-controls": "mappings", "report-car": "car", "report-control-totals": "mappings"}
 
 
 def test_full_every_query_runs_with_and_without_its_parameters(full_store):

@@ -33,7 +33,11 @@ ATTACK_21 = FIXTURES / "attack" / "small-enterprise-2.1.json"
 D3FEND = FIXTURES / "sources" / "d3fend.ttl"
 SIGMA_REPO = FIXTURES / "sigma" / "repo"
 ATOMIC = FIXTURES / "atomic"
+CAR = FIXTURES / "car"
+MAPPING = FIXTURES / "mappings" / "nist_800_53-rev5.json"
 DEFAULT_KEYS = ["attack-enterprise", "d3fend", "sigma", "atomic"]
+# issue 13: one pin per CTID mapping file (enterprise ones by default), and CAR
+DEFAULT_KEYS += [s.key for s in sources.load_pins() if s.kind == "mappings" and s.default] + ["car"]
 
 
 # --- release files made from the fixtures ------------------------------------------------------
@@ -55,12 +59,27 @@ def releases() -> dict[str, bytes]:
         f"atomic-red-team-9f85cf3e/{p.relative_to(ATOMIC).as_posix()}": p.read_bytes()
         for p in (ATOMIC / "atomics").rglob("*.yaml")
     }
-    return {
+    car = {f"car-1b922fe/{p.relative_to(CAR).as_posix()}": p.read_bytes() for p in CAR.glob("*/*.yaml")}
+    found = {
         "attack": ATTACK_21.read_bytes(),
         "d3fend": D3FEND.read_bytes(),
         "sigma": _zip(sigma),
         "atomic": _zip(atomic),
+        "car": _zip(car),
     }
+    # A mapping file per mapping pin: the NIST fixture, its framework version made the pin's key
+    # (so that each is its own graph) and its domain the pin's.
+    for source in sources.load_pins():
+        if source.kind == "mappings":
+            document = json.loads(MAPPING.read_text(encoding="utf-8"))
+            document["metadata"].update(mapping_framework_version=source.key, technology_domain=source.domain)
+            found[source.key] = json.dumps(document).encode()
+    return found
+
+
+def release_of(releases: dict[str, bytes], source: sources.Source) -> bytes:
+    """The release file served for a pin: its own (a mapping file), else its kind's."""
+    return releases.get(source.key) or releases[source.kind]
 
 
 def sha(data: bytes) -> str:
@@ -128,15 +147,16 @@ class Server:
 
 @pytest.fixture
 def fixture_attack_pins(monkeypatch, releases):
-    """Package pins whose ATT&CK SHA-256 is the fixture's: the real pins carry MITRE's hashes of
-    the real 20.0 files (builders/attack-releases.tsv), which no fixture has."""
+    """Package pins whose ATT&CK (and CTID mapping) SHA-256 is the fixture's: the real pins carry
+    MITRE's hashes of the real 20.0 files (builders/attack-releases.tsv) and those of the real
+    mapping files, which no fixture has."""
     package_pins = sources.load_pins
 
     def pins(path=None):
         loaded = package_pins(path)
         if path is not None:
             return loaded
-        return [replace(s, sha256=sha(releases["attack"])) if s.kind == "attack" else s for s in loaded]
+        return [replace(s, sha256=sha(release_of(releases, s))) if s.kind in ("attack", "mappings") else s for s in loaded]
 
     monkeypatch.setattr(sources, "load_pins", pins)
 
@@ -165,7 +185,7 @@ def served_pins(server: Server, releases: dict[str, bytes]) -> list[sources.Sour
     """The package's default pins, each served by ``server`` from the fixtures."""
     chosen = sources.select(sources.load_pins())
     for source in chosen:
-        server.serve(source, releases[source.kind])
+        server.serve(source, release_of(releases, source))
     return chosen
 
 
@@ -174,7 +194,7 @@ def write_lock(path: Path, server: Server, releases: dict[str, bytes], **changes
     entries = {}
     for source in served_pins(server, releases):
         entry = {"kind": source.kind, "version": source.version, "url": source.url, "file": source.file}
-        entry["sha256"] = sha(releases[source.kind])
+        entry["sha256"] = sha(release_of(releases, source))
         entry.update(changes.get(source.key, {}))
         entries[source.key] = entry
     path.write_text(json.dumps({"format": 1, "sources": entries}), encoding="utf-8")
@@ -200,13 +220,21 @@ def test_the_pins_name_each_upstream_release_and_no_invented_hash():
     assert pins["sigma"].url.startswith("https://github.com/SigmaHQ/sigma/releases/download/r")
     assert pins["sigma"].url.endswith("/sigma_all_rules.zip")
     assert pins["atomic"].url.startswith("https://github.com/redcanaryco/atomic-red-team/archive/")
-    # ATT&CK pins carry MITRE's own SHA-256 (the release table); the others are trusted on first use.
+    # ATT&CK pins carry MITRE's own SHA-256 (the release table), the CTID mapping files that of
+    # the shared data's unchanged copy; the others are trusted on first use.
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "ctid" / "mappings-explorer"
     for source in pins.values():
         if source.kind == "attack":
             assert source.version == release_table.newest(source.domain)
             assert source.sha256 == release_table.expected_sha256(source.domain, source.version)
+        elif source.kind == "mappings":
+            relative = source.url.split(f"/mappings-explorer/{source.version}/", 1)[1]
+            if (shared / relative).is_file():
+                assert source.sha256 == hashlib.sha256((shared / relative).read_bytes()).hexdigest()
+            assert source.sha256 and source.domain in source.url
         else:
             assert source.sha256 is None
+    assert pins["car"].url == "https://github.com/mitre-attack/car/archive/1b922fe.zip"
     # The cache file names keep the release where the builders read it.
     assert pins["sigma"].file == f"sigma_all_rules-{pins['sigma'].version}.zip"
 
@@ -214,7 +242,9 @@ def test_the_pins_name_each_upstream_release_and_no_invented_hash():
 def test_domains_and_attack_version_choose_what_is_fetched():
     pins = sources.load_pins()
     keys = [s.key for s in sources.select(pins, domains=["mobile", "ics"])]
-    assert keys == ["attack-mobile", "attack-ics", "d3fend", "sigma", "atomic"]
+    mobile_ics = [s.key for s in pins if s.kind == "mappings" and s.domain in ("mobile", "ics")]
+    assert keys == ["attack-mobile", "attack-ics", "d3fend", "sigma", "atomic", *mobile_ics, "car"]
+    assert len(mobile_ics) == 3
     assert [s.key for s in sources.select(pins, domains=["all"]) if s.kind == "attack"] == [
         "attack-enterprise",
         "attack-mobile",
@@ -454,20 +484,24 @@ def test_build_with_no_flags_downloads_verifies_caches_and_builds(tmp_path, serv
 
     assert main(["build", "--store", str(store)]) == 0
     captured = capsys.readouterr()
-    assert "no pinned SHA-256 for d3fend, sigma, atomic:" in captured.err
-    assert server.requests == 4 and set(server.hits.values()) == {1}
+    assert "no pinned SHA-256 for d3fend, sigma, atomic, car:" in captured.err
+    assert server.requests == len(chosen) and set(server.hits.values()) == {1}
     graphs = graphs_of(store)
     base = "https://w3id.org/attack-kg/graph/"
     assert {base + "attack/enterprise-attack/18.1", base + "sigma/" + pinned("sigma").version} <= graphs
     assert any(g.startswith(base + "d3fend/") for g in graphs)
     assert any(g.startswith(base + "atomic/") for g in graphs)
+    # issue 13: each pinned CTID mapping file is its own graph, and CAR comes from its archive
+    mapping_pins = [s for s in chosen if s.kind == "mappings"]
+    assert len([g for g in graphs if g.startswith(base + "mappings/")]) == len(mapping_pins) == 11
+    assert any(g.startswith(base + "car/") for g in graphs)
     technique = ox.NamedNode("https://attack.mitre.org/techniques/T1204/001")
     assert list(open_store(store).quads_for_pattern(technique, None, None))
     first = current_generation(store)
 
     # A second run downloads nothing: everything comes from the cache.
     assert main(["build", "--store", str(store), "-q"]) == 0
-    assert server.requests == 4
+    assert server.requests == len(chosen)
     assert current_generation(store) != first
 
     # The lock records what was had; building it checks the SHA-256s, offline, from the cache.
@@ -477,14 +511,15 @@ def test_build_with_no_flags_downloads_verifies_caches_and_builds(tmp_path, serv
     assert list(document["sources"]) == [s.key for s in chosen]
     for source in chosen:
         entry = document["sources"][source.key]
-        assert entry["sha256"] == sha(releases[source.kind])
+        assert entry["sha256"] == sha(release_of(releases, source))
         assert entry["url"] == source.url and entry["version"] == source.version
-        # ATT&CK was checked against its pin; the rest were trusted on first use, and say so.
-        assert ("note" not in entry) if source.kind == "attack" else ("trust on first use" in entry["note"])
+        # ATT&CK and the mapping files were checked against their pins; the rest were trusted on first use.
+        pinned_hash = source.kind in ("attack", "mappings")
+        assert ("note" not in entry) if pinned_hash else ("trust on first use" in entry["note"])
     capsys.readouterr()
     assert main(["build", "--lock", str(lock), "--offline", "--store", str(store)]) == 0
     assert "no pinned SHA-256" not in capsys.readouterr().err
-    assert server.requests == 4
+    assert server.requests == len(chosen)
 
 
 def test_lock_then_build_from_a_fresh_cache_is_verified(tmp_path, server, releases, monkeypatch, capsys):
@@ -493,7 +528,7 @@ def test_lock_then_build_from_a_fresh_cache_is_verified(tmp_path, server, releas
     monkeypatch.setenv(sources.CACHE_ENV, str(tmp_path / "fresh"))
     assert main(["build", "--lock", str(lock), "--store", str(tmp_path / "store"), "-q"]) == 0
     assert capsys.readouterr().err == ""
-    assert server.requests == 4
+    assert server.requests == len(sources.load_pins(lock))
     records = {p.with_name(p.name + ".json") for p in (tmp_path / "fresh").glob("*/*/*")}
     cached = [p for p in (tmp_path / "fresh").glob("*/*/*") if p not in records]
     assert sorted(p.name for p in cached) == sorted(s.file for s in sources.load_pins(lock))
@@ -512,10 +547,15 @@ def test_a_source_url_is_used_as_given_even_with_a_mirror(server, releases, monk
     assert server.hits == {"/elsewhere/rules.zip": 1}
 
 
-def test_a_folder_source_is_locked_by_its_files(tmp_path, capsys, fixture_attack_pins):
+def test_a_folder_source_is_locked_by_its_files(tmp_path, capsys, fixture_attack_pins, releases):
     rules = tmp_path / "sigma"
     shutil.copytree(SIGMA_REPO / "rules", rules / "rules")
     lock = tmp_path / "lock.json"
+    more = [f"car={CAR}"]  # issue 13: CAR as a folder, and each default mapping pin as a local file
+    for source in sources.select(sources.load_pins()):
+        if source.kind == "mappings":
+            (tmp_path / source.file).write_bytes(release_of(releases, source))
+            more.append(f"{source.key}={tmp_path / source.file}")
     assert (
         main(
             [
@@ -531,6 +571,7 @@ def test_a_folder_source_is_locked_by_its_files(tmp_path, capsys, fixture_attack
                 f"attack-enterprise={ATTACK_21}",
                 "--source",
                 f"atomic={ATOMIC}",
+                *(arg for item in more for arg in ("--source", item)),
             ]
         )
         == 0
