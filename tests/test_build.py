@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
-import sys
 
 import pyoxigraph as ox
 import pytest
@@ -16,11 +17,17 @@ from attackkg.queries.cli import main
 
 PREFIXES = {"akg": AKG, "rdfs": RDFS}
 
-CLI = "import sys; from attackkg.queries.cli import main; sys.exit(main())"
-
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=300)
+    """``attack-kg ARGS`` through ``main(argv)`` in this process, stdout and stderr captured (what
+    a child process would print; an uncaught exception fails the test with its traceback)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def value(store: ox.Store, query: str):
