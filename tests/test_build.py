@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
-import sys
 
 import pyoxigraph as ox
 import pytest
@@ -12,14 +13,21 @@ from attackkg.builders.build import build_store
 from attackkg.builders.store import current_generation, open_store
 from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG, METADATA_GRAPH, RDFS
+from attackkg.queries.cli import main
 
 PREFIXES = {"akg": AKG, "rdfs": RDFS}
 
-CLI = "import sys; from attackkg.queries.cli import main; sys.exit(main())"
-
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=300)
+    """``attack-kg ARGS`` through ``main(argv)`` in this process, stdout and stderr captured (what
+    a child process would print; an uncaught exception fails the test with its traceback)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def value(store: ox.Store, query: str):
@@ -127,19 +135,24 @@ def test_full_export_parses_in_rdflib_and_oxigraph(full_store, tmp_path):
     assert with_oxigraph == with_rdflib > 300_000
 
 
-def test_mobile_ics_and_d3fend_release_form(tmp_path, shared_data):
+def test_mobile_ics_and_d3fend_release_form(tmp_path, shared_data, fixtures, capsys):
+    """Three ATT&CK domains in one build (Mobile and ICS 18.1 in full; Enterprise as its 18.1 cut,
+    the full bundle being the session build's) and D3FEND's release form, through the CLI."""
     store_dir = tmp_path / "store"
     attack = shared_data / "attack"
-    result = run_cli(
-        "build",
-        "--attack",
-        *(str(attack / f"{d}-attack-18.1.json.gz") for d in ("enterprise", "mobile", "ics")),
-        "--d3fend",
-        str(shared_data / "d3fend" / "0.17.0" / "d3fend.ttl"),
-        "--store",
-        str(store_dir),
+    code = main(
+        [
+            "build",
+            "--attack",
+            str(fixtures / "attack" / "small-enterprise-2.1.json"),
+            *(str(attack / f"{d}-attack-18.1.json.gz") for d in ("mobile", "ics")),
+            "--d3fend",
+            str(shared_data / "d3fend" / "0.17.0" / "d3fend.ttl"),
+            "--store",
+            str(store_dir),
+        ]
     )
-    assert result.returncode == 0, result.stderr
+    assert code == 0, capsys.readouterr().err
     store = open_store(store_dir)
     graphs = {g.value for g in store.named_graphs()}
     base = "https://w3id.org/attack-kg/graph/"

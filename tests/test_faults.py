@@ -11,7 +11,9 @@ everywhere.
 from __future__ import annotations
 
 import contextlib
+import gc
 import gzip
+import io
 import os
 import shutil
 import signal
@@ -76,13 +78,18 @@ def generations(store_dir: Path) -> list[str]:
 
 
 def answer(store_dir: Path) -> str:
-    """What the store answers to one technique's countermeasures and detections (CSV)."""
-    out = run_cli("query", "countermeasures", "--param", "technique=T1204.001", "--format", "csv", "--store", str(store_dir))
-    assert out.returncode == 0, out.stderr
-    more = run_cli("query", "detections", "--param", "technique=T1204", "--format", "csv", "--store", str(store_dir))
-    assert more.returncode == 0, more.stderr
-    assert len(out.stdout.splitlines()) > 1  # rows, not only the header: the store really answers
-    return out.stdout + more.stdout
+    """What the store answers to one technique's countermeasures and detections (CSV), through
+    ``attack-kg query`` in this process (a reader opening the store afresh, as a child would)."""
+    texts = []
+    for query, technique in (("countermeasures", "T1204.001"), ("detections", "T1204")):
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["query", query, "--param", f"technique={technique}", "--format", "csv", "--store", str(store_dir)]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert main(argv) == 0, err.getvalue()
+        texts.append(out.getvalue())
+    gc.collect()  # let go of the store (a tmpfs holding it is unmounted next)
+    assert len(texts[0].splitlines()) > 1  # rows, not only the header: the store really answers
+    return "".join(texts)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@ CLI's output formats, parameters that cannot change a query, and SPARQL Update r
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -44,15 +45,26 @@ SAMPLE = {
 SAMPLE_FOR = {"telemetry-log-sources": {"technique": "T1204.001"}}
 
 
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """The CLI in a child process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from attackkg.queries.cli import main; sys.exit(main())", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run_cli(*args: str, stdin: str | None = None, child: bool = False) -> subprocess.CompletedProcess:
+    """``attack-kg ARGS`` with ``stdin``: through ``main(argv)`` in this process, stdin, stdout and
+    stderr replaced (an uncaught exception fails the test); with ``child``, in a child process, as
+    a user runs it."""
+    if child:
+        return subprocess.run(
+            [sys.executable, "-c", "import sys; from attackkg.queries.cli import main; sys.exit(main())", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        patch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        try:
+            code = main(list(args))
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +276,7 @@ def test_json_output_is_w3c_sparql_json_that_sparql_clients_parse(fixture_store,
 
 def test_construct_prints_turtle_and_ask_a_boolean(fixture_store, capsys):
     text = "CONSTRUCT { ?t rdfs:label ?name } WHERE { ?t akg:attackId ?id ; rdfs:label ?name }"
-    result = run_cli("query", "-", "--param", "id=T1204.001", "--store", str(fixture_store), stdin=text)
+    result = run_cli("query", "-", "--param", "id=T1204.001", "--store", str(fixture_store), stdin=text, child=True)
     assert result.returncode == 0, result.stderr
     graph = rdflib.Graph().parse(data=result.stdout, format="turtle")
     assert list(graph.objects()) == [rdflib.Literal("Malicious Link")]

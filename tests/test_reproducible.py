@@ -20,7 +20,18 @@ import pytest
 from conftest import FULL_BUILD, FULL_BUILD_EPOCH
 
 TESTS = Path(__file__).resolve().parent
-CLI = "import sys; from attackkg.queries.cli import main; sys.exit(main())"
+# One child process runs several ``attack-kg`` commands (argv groups split at "--next"), as a user
+# would one after another, but with one interpreter start-up: the hash seed is the child's.
+CLI = """
+import sys
+from attackkg.queries.cli import main
+args, commands = sys.argv[1:], [[]]
+for arg in args:
+    commands.append([]) if arg == "--next" else commands[-1].append(arg)
+for argv in commands:
+    if main(argv) != 0:
+        sys.exit(1)
+"""
 METADATA = "<https://w3id.org/attack-kg/graph/metadata>"
 EPOCH = 1767225600  # 2026-01-01T00:00:00Z
 FIXTURE_INPUTS = [
@@ -35,21 +46,22 @@ FIXTURE_INPUTS = [
 ]
 
 
-def cli(args: list[str], cwd: Path, seed: int, epoch: int) -> None:
+def cli(commands: list[list[str]], cwd: Path, seed: int, epoch: int) -> None:
+    """``attack-kg`` commands, one after another, in one child process with its own hash seed."""
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), PYTHONHASHSEED=str(seed))
     env.pop("ATTACK_KG_STORE", None)
+    args = [arg for argv in commands for arg in ("--next", *argv)][1:]
     result = subprocess.run([sys.executable, "-c", CLI, *args], cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 def build_and_export(inputs: list[str], cwd: Path, folder: Path, seed: int, epoch: int, suffixes) -> dict[str, Path]:
-    """Build ``inputs`` (paths relative to ``cwd``) into ``folder/store`` and export each suffix."""
+    """Build ``inputs`` (paths relative to ``cwd``) into ``folder/store`` and export each suffix,
+    in one child process."""
     store = folder / "store"
-    cli(["build", *inputs, "--store", str(store), "-q"], cwd, seed, epoch)
-    out = {}
-    for suffix in suffixes:
-        out[suffix] = folder / f"export{suffix}"
-        cli(["export", str(out[suffix]), "--store", str(store)], cwd, seed, epoch)
+    out = {suffix: folder / f"export{suffix}" for suffix in suffixes}
+    exports = [["export", str(path), "--store", str(store)] for path in out.values()]
+    cli([["build", *inputs, "--store", str(store), "-q"], *exports], cwd, seed, epoch)
     return out
 
 
@@ -57,22 +69,32 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+SUFFIXES = (".nq", ".ttl", ".trig")
+
+
+@pytest.fixture(scope="module")
+def first_fixture_build(tmp_path_factory) -> dict[str, Path]:
+    """The fixtures built with hash seed 1 at EPOCH, exported in each format (both tests compare
+    a second build against this one)."""
+    return build_and_export(FIXTURE_INPUTS, TESTS, tmp_path_factory.mktemp("first"), 1, EPOCH, SUFFIXES)
+
+
 @pytest.mark.slow
-def test_fixture_builds_export_identical_bytes(tmp_path):
-    suffixes = (".nq", ".ttl", ".trig")
-    first = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "a", 1, EPOCH, suffixes)
+def test_fixture_builds_export_identical_bytes(tmp_path, first_fixture_build):
+    suffixes = SUFFIXES
+    first = first_fixture_build
     second = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "b", 2, EPOCH, suffixes)
     for suffix in suffixes:
         assert sha256(first[suffix]) == sha256(second[suffix]), suffix
     nquads = first[".nq"].read_text(encoding="utf-8")
     assert "_:d3fend_1_2_0_b0 " in nquads  # D3FEND's restrictions, labelled in file order
-    assert str(tmp_path) not in nquads  # no store or output path in the graph
+    assert str(first[".nq"].parent) not in nquads and str(tmp_path) not in nquads  # no store or output path
 
 
 @pytest.mark.slow
-def test_build_time_is_source_date_epoch_and_only_in_the_metadata(tmp_path):
+def test_build_time_is_source_date_epoch_and_only_in_the_metadata(tmp_path, first_fixture_build):
     later = EPOCH + 86400
-    first = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "a", 1, EPOCH, (".nq",))[".nq"]
+    first = first_fixture_build[".nq"]
     second = build_and_export(FIXTURE_INPUTS, TESTS, tmp_path / "b", 1, later, (".nq",))[".nq"]
     lines_first = set(first.read_text(encoding="utf-8").splitlines())
     lines_second = set(second.read_text(encoding="utf-8").splitlines())
@@ -91,7 +113,7 @@ def test_full_data_builds_export_identical_nquads(tmp_path, shared_data, full_st
     parent_seed = os.environ.get("PYTHONHASHSEED", "random")
     seed = int(parent_seed) + 1 if parent_seed.isdigit() else 2
     first = tmp_path / "session.nq"
-    cli(["export", str(first), "--store", str(full_store_dir)], shared_data, seed + 1, EPOCH)
+    cli([["export", str(first), "--store", str(full_store_dir)]], shared_data, seed + 1, EPOCH)
     second = build_and_export(FULL_BUILD, shared_data, tmp_path / "b", seed, EPOCH, (".nq",))[".nq"]
     assert first.stat().st_size > 100_000_000
     assert sha256(first) == sha256(second)
