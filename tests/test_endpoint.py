@@ -34,6 +34,7 @@ SAMPLES = [
     {"technique": "T1204.002"},
     {"technique": "T1204"},
     {"technique": "Malicious Link"},
+    {"technique": "t1066"},  # revoked (by T1027.005), in lower case
     {"group": "G0016"},
     {"group": "Cozy Bear"},
     {"product": "windows", "category": "process_creation"},
@@ -106,14 +107,6 @@ def test_publish_in_small_chunks_keeps_blank_nodes_whole(sparql_server, fixture_
     assert rows(store, restrictions)[0]["n"] > 50
 
 
-# Where Virtuoso 7.2 answers a library query otherwise than SPARQL 1.1 (and Oxigraph) do; strict
-# xfails, so the day the query or the server changes, the test says so.
-VIRTUOSO_DIFFERS = {
-    "technique": "Virtuoso joins a BIND on the parameter (and BIND(COALESCE(...) AS ?t)) with no rows",
-    "artifacts": "Virtuoso finds no zero-length property path (?t (p|^p)? ?via) and no FILTER EXISTS on outer variables",
-}
-
-
 def same_rows(found: list[dict]) -> list[tuple]:
     """Rows to compare across servers. SPARQL 1.1 leaves GROUP_CONCAT's order to the server, so the
     items of a ", "-separated text are compared sorted (both sides alike); and a GROUP_CONCAT over
@@ -126,9 +119,7 @@ def same_rows(found: list[dict]) -> list[tuple]:
 
 
 @pytest.mark.parametrize("name", sorted(library()))
-def test_every_named_query_gives_the_same_rows_remotely(sparql_server, fixture_store, name, request):
-    if sparql_server.name == "virtuoso" and name in VIRTUOSO_DIFFERS:
-        request.applymarker(pytest.mark.xfail(reason=VIRTUOSO_DIFFERS[name], strict=True))
+def test_every_named_query_gives_the_same_rows_remotely(sparql_server, fixture_store, name):
     store, remote = open_store(fixture_store), sparql_server.endpoint()
     if server_counts(remote) != local_counts(fixture_store):
         publish(store, remote)
