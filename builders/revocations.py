@@ -51,6 +51,7 @@ from attackkg.ontology.namespaces import (
     D3F,
     ENTERPRISE_TACTICS,
     GRAPH,
+    MAPPING_EDGES,
     OWL,
     RDFS,
     REVOCATIONS_GRAPH,
@@ -70,12 +71,8 @@ REFERENCES = (
     ("mappings/", "controlMappingTechnique", "CTID mapping"),
     ("car/", "analyticCovers", "CAR analytic"),
 )
-# The CTID mapping edges from a technique to a capability (builders/mappings.py): the technique is
-# the subject, so the resolved edge is <successor> akg:mitigatedByControl <capability>.
-MAPPING_EDGES = (
-    "mitigatedByControl", "protectedByControl", "scoredByControl", "exploitedThrough", "primaryImpactOf",
-    "secondaryImpactOf", "relatedFrameworkEntry",
-)
+# The CTID mapping edges (namespaces.MAPPING_EDGES) have the technique as the subject, so the
+# resolved edge is <successor> akg:mitigatedByControl <capability>.
 # Sources whose references are all techniques (CTID mappings, CAR): checked against the set of
 # the release's techniques (Facts.techniques) rather than one look-up each in the store.
 TECHNIQUE_ONLY = ("mappings/", "car/")

@@ -72,6 +72,18 @@ _ATTACK_PATHS = {
 # The one shape of each kind of ATT&CK ID (upper case; Sigma's lower-case tags are upper-cased first).
 TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 MITIGATION_ID = re.compile(r"^M\d{4}$")
+# The CTID Mappings Explorer edges from a technique to a capability, one per mapping type
+# (ontology/mappings.ttl; builders/mappings.py writes them, the revocations graph and the read
+# side follow them).
+MAPPING_EDGES = (
+    "mitigatedByControl",
+    "protectedByControl",
+    "scoredByControl",
+    "exploitedThrough",
+    "primaryImpactOf",
+    "secondaryImpactOf",
+    "relatedFrameworkEntry",
+)
 _ATTACK_ID = re.compile(r"^(TA|T|M|G|S|C|DS|DC|DET)(\d{4})(?:\.(\d{3}))?$")
 _SAFE_SEGMENT = re.compile(r"[^A-Za-z0-9._~-]")
 

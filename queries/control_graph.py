@@ -24,18 +24,8 @@ from collections.abc import Callable, Collection, Iterable
 
 import pyoxigraph as ox
 
-from attackkg.ontology.namespaces import AKG, DCTERMS, RDF
+from attackkg.ontology.namespaces import AKG, DCTERMS, MAPPING_EDGES, RDF
 
-# The Mappings Explorer edges from technique to capability (ontology/mappings.ttl).
-MAPPING_EDGES = (
-    "mitigatedByControl",
-    "protectedByControl",
-    "scoredByControl",
-    "exploitedThrough",
-    "primaryImpactOf",
-    "secondaryImpactOf",
-    "relatedFrameworkEntry",
-)
 CVE_EDGES = ("exploitedThrough", "primaryImpactOf", "secondaryImpactOf")
 CAR_EDGES = ("analyticCovers",)
 CONTROL_PREDICATES = tuple(f"akg:{name}" for name in MAPPING_EDGES + CAR_EDGES)

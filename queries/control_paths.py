@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from attackkg.queries.control_graph import CAR_EDGES, CLOUD_FRAMEWORKS, CVE_EDGES, FRAMEWORK_KINDS, MAPPING_EDGES
+from attackkg.ontology.namespaces import MAPPING_EDGES
+from attackkg.queries.control_graph import CAR_EDGES, CLOUD_FRAMEWORKS, CVE_EDGES, FRAMEWORK_KINDS
 from attackkg.queries.paths import REVOKED_BY, SUBTECHNIQUE_OF, CountermeasurePath, Hop, hierarchy
 
 EMULATES = "akg:emulates"
