@@ -23,43 +23,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from attackkg.builders.build import build_store
+from timing import build_full_store, measure, measure_process
+
 from attackkg.builders.store import open_store
 from attackkg.queries import telemetry as T
-
-
-def measure(work: Callable[[], object], repeat: int) -> tuple[float, float, float, object]:
-    """(best wall, median wall, best CPU) seconds over ``repeat`` runs, and the last result."""
-    walls, cpus = [], []
-    result = None
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = work()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return min(walls), statistics.median(walls), min(cpus), result
-
-
-def measure_process(command: list[str], repeat: int) -> tuple[float, float, float]:
-    """(best wall, median wall, best CPU of the child) seconds of a command run ``repeat`` times."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        walls.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return min(walls), statistics.median(walls), min(cpus)
 
 
 def main() -> int:
@@ -75,17 +46,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store_dir = args.store
         if store_dir is None:
-            store_dir = Path(tmp) / "store"
-            started = time.perf_counter()
-            build_store(
-                store_dir,
-                attack_paths=[args.data / "attack" / "enterprise-attack-18.1.json.gz"],
-                d3fend_path=args.data / "d3fend" / "1.2.0" / "d3fend.ttl",
-                sigma_paths=[args.data / "sigma"],
-                atomic_path=args.data / "atomic-red-team",
-                sensors_path=args.data / "ctid" / "sensor-mappings",
+            store_dir = build_full_store(
+                Path(tmp) / "store", args.data, sensors_path=args.data / "ctid" / "sensor-mappings"
             )
-            print(f"built the store in {time.perf_counter() - started:.1f} s (not part of the figures)")
         store = open_store(store_dir)
         data = T.load_telemetry(store)  # warm the store's caches once
         profile = T.profile_from_names(args.telemetry, data.catalog)
@@ -114,8 +77,18 @@ def main() -> int:
         detail = "; ".join(f"{p.source} +{len(p.gained)}" for p in picks)
         rows.append((f"gaps for {args.group}, top 3", best, median, cpu, "-", detail))
 
-        command = [sys.executable, "-m", "attackkg.queries.cli", "coverage", "--telemetry", *args.telemetry,
-                   "--format", "csv", "--store", str(store_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "attackkg.queries.cli",
+            "coverage",
+            "--telemetry",
+            *args.telemetry,
+            "--format",
+            "csv",
+            "--store",
+            str(store_dir),
+        ]
         best, median, cpu = measure_process(command, args.repeat)
         rows.append(("attack-kg coverage (new process, end to end)", best, median, cpu, "1.5 s", "csv to /dev/null"))
 

@@ -21,29 +21,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from attackkg.builders.build import build_store
+from timing import build_full_store, measure
+
 from attackkg.builders.store import open_store
 from attackkg.queries import paths as P
 from attackkg.queries.graph import to_networkx
-
-
-def measure(work: Callable[[], object], repeat: int) -> tuple[float, float, float, object]:
-    """(best wall, median wall, best CPU) seconds over ``repeat`` runs, and the last result."""
-    walls, cpus = [], []
-    result = None
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = work()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return min(walls), statistics.median(walls), min(cpus), result
 
 
 def main() -> int:
@@ -58,18 +44,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store_dir = args.store
         if store_dir is None:
-            store_dir = Path(tmp) / "store"
-            started = time.perf_counter()
-            build_store(
-                store_dir,
-                attack_paths=[args.data / "attack" / "enterprise-attack-18.1.json.gz"],
-                d3fend_path=args.data / "d3fend" / "1.2.0" / "d3fend.ttl",
-                sigma_paths=[args.data / "sigma"],
-                atomic_path=args.data / "atomic-red-team",
+            store_dir = build_full_store(
+                Path(tmp) / "store",
+                args.data,
                 mappings_paths=[args.data / "ctid" / "mappings-explorer"],
                 car_path=args.data / "car",
             )
-            print(f"built the store in {time.perf_counter() - started:.1f} s (not part of the figures)")
         store = open_store(store_dir)
         to_networkx(store)  # warm the store's caches once
 

@@ -28,7 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from attackkg.builders.build import build_store
+from timing import build_full_store
+
 from attackkg.builders.store import open_store
 from attackkg.queries import library, rows
 
@@ -76,16 +77,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store_dir = args.store
         if store_dir is None:
-            store_dir = Path(tmp) / "store"
-            started = time.perf_counter()
-            build_store(
-                store_dir,
-                attack_paths=[args.data / "attack" / "enterprise-attack-18.1.json.gz"],
-                d3fend_path=args.data / "d3fend" / "1.2.0" / "d3fend.ttl",
-                sigma_paths=[args.data / "sigma"],
-                atomic_path=args.data / "atomic-red-team",
-            )
-            print(f"built the full store in {time.perf_counter() - started:.1f} s")
+            store_dir = build_full_store(Path(tmp) / "store", args.data)
         store = open_store(store_dir)
         print(f"store: {len(store)} quads")
 
