@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import subprocess
-
 import pyoxigraph as ox
 import pytest
+from cli_runs import run_in_process
 
 from attackkg.builders.build import build_store
 from attackkg.builders.store import current_generation, open_store
@@ -18,16 +15,7 @@ from attackkg.queries.cli import main
 PREFIXES = {"akg": AKG, "rdfs": RDFS}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """``attack-kg ARGS`` through ``main(argv)`` in this process, stdout and stderr captured (what
-    a child process would print; an uncaught exception fails the test with its traceback)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else 1
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+run_cli = run_in_process
 
 
 def value(store: ox.Store, query: str):

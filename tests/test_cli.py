@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pyoxigraph as ox
 import pytest
 import rdflib
+from cli_runs import run_child
 
 from attackkg.builders.store import current_generation, open_store
 from attackkg.queries.cli import main
@@ -16,14 +15,7 @@ from attackkg.queries.cli import main
 SMALL = "attack/small-enterprise-2.1.json"
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """The installed CLI in a child process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from attackkg.queries.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+run_cli = run_child  # the installed CLI in a child process, as a user runs it
 
 
 @pytest.fixture

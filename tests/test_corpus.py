@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_runs import CLI
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,7 +48,6 @@ GOOD_ATOMIC = TESTS / "fixtures/atomic/atomics/T1204.002/T1204.002.yaml"
 SMALL_BUNDLE = TESTS / "fixtures/attack/small-enterprise-2.1.json"
 MEMORY_LIMIT = 2 << 30
 TIMEOUT = 120
-CLI = "import sys; from attackkg.queries.cli import main; sys.exit(main())"
 METADATA = "https://w3id.org/attack-kg/graph/metadata"
 AKG = "https://w3id.org/attack-kg/ns#"
 

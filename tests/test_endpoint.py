@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -17,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cli_runs import run_child
 
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_store
@@ -42,15 +41,7 @@ SAMPLES = [
 ]
 
 
-def run_cli(*args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from attackkg.queries.cli import main; sys.exit(main())", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+run_cli = run_child
 
 
 def server_counts(target) -> dict[str, int]:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runs import CLI, run_child
 
 from attackkg.builders import store as store_module
 from attackkg.builders.base import InputError
@@ -39,8 +40,6 @@ from attackkg.builders.store import (
 )
 from attackkg.ontology.identifiers import ascii_look_alike, check_identifier, quoted
 from attackkg.queries.cli import main
-
-CLI = "import sys; from attackkg.queries.cli import main; sys.exit(main())"
 
 
 def fixture_inputs(fixtures: Path) -> dict:
@@ -62,7 +61,7 @@ def full_build_args(data: Path) -> list[str]:
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, timeout=timeout)
+    return run_child(*args, timeout=timeout)
 
 
 def one_line(stderr: str) -> str:

@@ -3,17 +3,16 @@ CLI's output formats, parameters that cannot change a query, and SPARQL Update r
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import rdflib
 import rdflib.query
+from cli_runs import run_child, run_in_process
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,25 +45,9 @@ SAMPLE_FOR = {"telemetry-log-sources": {"technique": "T1204.001"}}
 
 
 def run_cli(*args: str, stdin: str | None = None, child: bool = False) -> subprocess.CompletedProcess:
-    """``attack-kg ARGS`` with ``stdin``: through ``main(argv)`` in this process, stdin, stdout and
-    stderr replaced (an uncaught exception fails the test); with ``child``, in a child process, as
-    a user runs it."""
-    if child:
-        return subprocess.run(
-            [sys.executable, "-c", "import sys; from attackkg.queries.cli import main; sys.exit(main())", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        patch.setattr(sys, "stdin", io.StringIO(stdin or ""))
-        try:
-            code = main(list(args))
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else 1
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+    """``attack-kg ARGS`` with ``stdin``: in this process; with ``child``, in a child process, as a
+    user runs it."""
+    return run_child(*args, stdin=stdin) if child else run_in_process(*args, stdin=stdin)
 
 
 @pytest.fixture(scope="module")
