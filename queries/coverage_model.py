@@ -259,6 +259,17 @@ def normalize_id(technique: str) -> str:
     return value
 
 
+def group_id_of(found: list[dict], group: str, where: str = "the store") -> str:
+    """The one group ID among ``report-group.rq`` rows asked for ``group`` (an ID, name or alias);
+    InputError when they name no group or several."""
+    ids = sorted({str(row["group_id"]) for row in found})
+    if not ids:
+        raise InputError(f"no ATT&CK group {group!r} (ID, name or alias) in {where}")
+    if len(ids) > 1:
+        raise InputError(f"{group!r} names several groups ({', '.join(ids)}); give the group ID")
+    return ids[0]
+
+
 def load_coverage(target, technique: str | None = None, telemetry: bool = True) -> Coverage:
     """Read the page data from a store (pyoxigraph Store, rdflib Dataset, or Endpoint).
 

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from attackkg.builders.base import InputError, package_version
 from attackkg.builders.files import write_text
 from attackkg.queries import rows
-from attackkg.queries.coverage_model import Coverage, TechniqueCoverage, load_coverage
+from attackkg.queries.coverage_model import Coverage, TechniqueCoverage, group_id_of, load_coverage
 
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
@@ -180,11 +180,7 @@ def build_layer(
     if group is not None:
         params = {"group": group, **({"direct_only": "true"} if direct_only else {})}
         group_rows = [r for r in rows(target, "report-group", **params) if str(r.get("graph")) in graphs]
-        ids = sorted({str(r["group_id"]) for r in group_rows})
-        if not ids:
-            raise InputError(f"no ATT&CK group {group!r} (ID, name or alias) in the {domain_id} release")
-        if len(ids) > 1:
-            raise InputError(f"{group!r} names several groups ({', '.join(ids)}); give the group ID")
+        group_id_of(group_rows, group, f"the {domain_id} release")
         group_row = group_rows[0]
         used = {str(r["technique"]) for r in group_rows if r.get("technique")}
         through_campaigns = used - {str(r["technique"]) for r in group_rows if str(r.get("via")) == "direct"}

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 
 from attackkg.builders.base import InputError
 from attackkg.ontology.namespaces import GRAPH
+from attackkg.queries.coverage_model import group_id_of
 from attackkg.queries.telemetry_profile import (
     Catalog,
     EventSource,
@@ -353,13 +354,9 @@ def group_techniques(target, group: str, direct_only: bool = False) -> tuple[str
     its own uses and its attributed campaigns'). InputError for an unknown or ambiguous name."""
     params = {"group": group, **({"direct_only": "true"} if direct_only else {})}
     found = _select(target, "report-group", **params)
-    ids = sorted({row["group_id"] for row in found})
-    if not ids:
-        raise InputError(f"no ATT&CK group {group!r} (ID, name or alias) in the store")
-    if len(ids) > 1:
-        raise InputError(f"{group!r} names several groups ({', '.join(ids)}); give the group ID")
-    name = next((row["group_name"] for row in found if row.get("group_name")), ids[0])
-    return ids[0], name, sorted({row["technique"] for row in found if row.get("technique")}, key=_technique_order)
+    group_id = group_id_of(found, group)
+    name = next((row["group_name"] for row in found if row.get("group_name")), group_id)
+    return group_id, name, sorted({row["technique"] for row in found if row.get("technique")}, key=_technique_order)
 
 
 # --- what to collect next ------------------------------------------------------------------------
