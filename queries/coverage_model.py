@@ -270,13 +270,17 @@ def group_id_of(found: list[dict], group: str, where: str = "the store") -> str:
     return ids[0]
 
 
-def load_coverage(target, technique: str | None = None, telemetry: bool = True) -> Coverage:
+def load_coverage(
+    target, technique: str | None = None, telemetry: bool = True, controls: bool = True
+) -> Coverage:
     """Read the page data from a store (pyoxigraph Store, rdflib Dataset, or Endpoint).
 
     With ``technique``, only that technique (InputError when the loaded ATT&CK lacks it);
     without, every technique of the loaded ATT&CK release(s). ``telemetry``: also the pages'
     Telemetry sections (queries/telemetry_page.py; layers leave them out: over every technique
-    they cost a couple of seconds).
+    they cost a couple of seconds). ``controls``: also the NIST SP 800-53, cloud, CAR and KEV
+    sections (queries/control_sections.py: about 0.7 s of a layer's 3.9 s on the full build with
+    every mapping file; a layer reads them only to score by one).
     """
     params = {} if technique is None else {"technique": normalize_id(technique)}
     sources: dict[str, list[SourceRelease]] = defaultdict(list)
@@ -358,12 +362,13 @@ def load_coverage(target, technique: str | None = None, telemetry: bool = True) 
         from attackkg.queries.telemetry_page import add_sections
 
         add_sections(target, coverage, params.get("technique"))
-    from attackkg.queries.control_sections import load_sections  # issue 13: controls, cloud, CAR, KEV
+    if controls:
+        from attackkg.queries.control_sections import load_sections  # issue 13: controls, cloud, CAR, KEV
 
-    coverage.control_sections = load_sections(target, coverage.sources, params.get("technique"))
-    for section in coverage.control_sections:
-        for page in techniques.values():
-            page.controls[section.key] = section.of(page.attack_id)
+        coverage.control_sections = load_sections(target, coverage.sources, params.get("technique"))
+        for section in coverage.control_sections:
+            for page in techniques.values():
+                page.controls[section.key] = section.of(page.attack_id)
     return coverage
 
 

@@ -155,7 +155,7 @@ def build_layer(
     if domain not in DOMAINS and domain not in DOMAINS.values():
         raise InputError(f"unknown ATT&CK domain {domain!r}; use one of {', '.join(DOMAINS)}")
     domain_id = DOMAINS.get(domain, domain)
-    coverage = coverage if coverage is not None else load_coverage(target, telemetry=False)
+    coverage = coverage if coverage is not None else load_coverage(target, telemetry=False, controls=score in CONTROL_SCORES)
     kinds = loaded_kinds(coverage)
     if score in CONTROL_SCORES and not any(section.key == score for section in coverage.control_sections):
         what = {"car": "MITRE CAR (build with --car)", "kev": "KEV mapping file (build with --mappings)"}
