@@ -5,18 +5,24 @@ variable ATTACK_KG_SHARED_DATA (default: ../shared/data beside the checkout). Wh
 they skip with that reason; under CI (CI=true) its absence is a failure, since CI always has it.
 
 The full shared data (ATT&CK Enterprise 18.1, D3FEND 1.2.0, every Sigma rule, Atomic Red Team,
-CTID's sensor mappings) is built once per session into ``full_store_dir``, which tests only read; a test that must build
-(to compare builds, kill one, or build other releases) makes its own store.
+CTID's mappings and sensor mappings, MITRE CAR) is built once per session into ``full_store_dir``,
+which tests only read; a test that must build (to compare builds, kill one, or build other
+releases) makes its own store. That one build serves every xdist worker: the first worker whose
+tests need it starts ``attack-kg build`` in a child process as soon as it has collected, into a
+folder the controller made (:data:`SESSION_ENV`), and the tests that read it run last, so the
+workers run the others meanwhile.
 """
 
 from __future__ import annotations
 
-import gc
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -41,11 +47,26 @@ FULL_BUILD = [
     "sigma",
     "--atomic",
     "atomic-red-team",
-    # CTID's sensor mappings: about 1.7 s of CPU on a 40 s build (measured 2026-12-01).
+    "--mappings",
+    "ctid/mappings-explorer",
+    "--car",
+    "car",
     "--sensors",
     "ctid/sensor-mappings",
 ]
 FULL_BUILD_EPOCH = 1767225600  # SOURCE_DATE_EPOCH of the session build: 2026-01-01T00:00:00Z
+# The folder of the session build, made by the controller (or the only process) and inherited by
+# xdist's workers: ``store/`` (the store), ``build.log``, ``started`` (made by the one process that
+# starts the build) and ``exit`` (the build's exit code, written when it ends).
+SESSION_ENV = "ATTACK_KG_TEST_SESSION"
+# The build in a child process: the CLI, then its exit code written where the fixture waits for it.
+SESSION_BUILD = """
+import sys
+from pathlib import Path
+from attackkg.queries.cli import main
+code = main(sys.argv[2:])
+Path(sys.argv[1]).write_text(str(code))
+"""
 
 
 def shared_data_dir() -> Path:
@@ -70,12 +91,58 @@ def shared_data() -> Path:
     return path
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller (or the only process) makes the session build's folder; workers inherit it."""
+    if not hasattr(config, "workerinput") and SESSION_ENV not in os.environ:
+        os.environ[SESSION_ENV] = tempfile.mkdtemp(prefix="attack-kg-session-")
+        config.add_cleanup(_remove_session_build)
+
+
+def _remove_session_build() -> None:
+    folder = Path(os.environ.pop(SESSION_ENV))
+    started = folder / "started"
+    pid = started.read_text() if started.exists() else ""
+    if pid.isdigit() and int(pid) > 1 and not (folder / "exit").exists():  # the session ended before the build
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGTERM)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Every test that reads the full shared data (the ``shared_data`` fixture, directly or through
     another fixture such as ``full_store_dir``) is marked ``slow``; others are marked by hand."""
-    for item in items:
-        if "shared_data" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.slow)
+    if "shared_data" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k took out what will not run
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files whose tests read the session's full store run last (their order kept), and the
+    session build starts now, in the background, if any test that will run needs it."""
+    needs_store = {item.path for item in items if "full_store_dir" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.path in needs_store)
+    if needs_store and (shared_data_dir() / "attack").is_dir():
+        _start_session_build(Path(os.environ[SESSION_ENV]))
+
+
+def _start_session_build(folder: Path) -> None:
+    """``attack-kg build FULL_BUILD`` in a child process, started by the first process to get here."""
+    try:
+        started = os.open(folder / "started", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return  # another worker started it
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(FULL_BUILD_EPOCH))
+    argv = ["build", *FULL_BUILD, "--store", str(folder / "store"), "-q"]
+    with (folder / "build.log").open("wb") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-c", SESSION_BUILD, str(folder / "exit"), *argv],
+            cwd=shared_data_dir(),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    os.write(started, str(child.pid).encode())
+    os.close(started)
 
 
 def _store_files(store_dir: Path) -> dict[str, tuple[int, int]]:
@@ -88,18 +155,22 @@ def _store_files(store_dir: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.fixture(scope="session")
-def full_store_dir(tmp_path_factory, shared_data) -> Iterator[Path]:
-    """The store folder of the full shared data (FULL_BUILD), built once per session with
-    ``attack-kg build`` in this process; read-only for tests (checked when the session ends)."""
+def full_store_dir(shared_data) -> Iterator[Path]:
+    """The store folder of the full shared data (FULL_BUILD), built once per session by
+    ``attack-kg build`` in a child process (run in the shared data folder, so ``akg:inputPath``
+    holds the relative paths); read-only for tests (checked when the session ends)."""
     from attackkg.builders.store import current_generation
-    from attackkg.queries.cli import main
 
-    store_dir = tmp_path_factory.mktemp("full-store") / "store"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(shared_data)
-        patch.setenv("SOURCE_DATE_EPOCH", str(FULL_BUILD_EPOCH))
-        assert main(["build", *FULL_BUILD, "--store", str(store_dir), "-q"]) == 0
-    gc.collect()  # the build's store is closed (its MANIFEST last written) when it is collected
+    folder = Path(os.environ[SESSION_ENV])
+    _start_session_build(folder)  # not yet started: a test selected after collection
+    deadline = time.monotonic() + 600
+    while not (folder / "exit").exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the session build did not end in 10 minutes: {folder / 'build.log'}")
+        time.sleep(0.2)
+    log = (folder / "build.log").read_text(errors="replace")
+    assert (folder / "exit").read_text() == "0", f"the session build failed:\n{log[-2000:]}"
+    store_dir = folder / "store"
     generation, files = current_generation(store_dir), _store_files(store_dir)
     yield store_dir
     assert current_generation(store_dir) == generation, "a test rebuilt the session's full store"

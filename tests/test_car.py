@@ -10,7 +10,7 @@ import yaml
 
 from attackkg.builders import car
 from attackkg.builders.base import InputError
-from attackkg.builders.build import build_dataset, build_store
+from attackkg.builders.build import build_dataset
 from attackkg.builders.store import open_store
 from attackkg.ontology import declared_terms
 from attackkg.ontology.namespaces import AKG
@@ -73,11 +73,9 @@ def test_a_bad_analytic_is_skipped_and_reported_strict_raises(tmp_path):
         car.load(tmp_path)
 
 
-def test_full_car_covers_t1059_001_and_counts_equal_the_files(shared_data, tmp_path):
+def test_full_car_covers_t1059_001_and_counts_equal_the_files(shared_data, full_store_dir):
     folder = shared_data / "car"
-    store_dir = tmp_path / "store"
-    build_store(store_dir, attack_paths=[shared_data / "attack" / "enterprise-attack-18.1.json.gz"], car_path=folder)
-    store = open_store(store_dir)
+    store = open_store(full_store_dir)
     analytics = _analytics(folder)
     expected = {
         a["id"]

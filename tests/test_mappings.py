@@ -112,16 +112,10 @@ def test_in_a_folder_a_bad_file_is_skipped_and_reported_strict_fails(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def full_store(shared_data, tmp_path_factory):
-    store_dir = tmp_path_factory.mktemp("mappings-full") / "store"
-    result = build_store(
-        store_dir,
-        attack_paths=[shared_data / "attack" / "enterprise-attack-18.1.json.gz"],
-        mappings_paths=[shared_data / "ctid" / "mappings-explorer"],  # the repository folder: its schema/ is left out
-        car_path=shared_data / "car",
-    )
-    assert not [r.skipped for r in result.reports if r.skipped]
-    return store_dir
+def full_store(full_store_dir):
+    """The session's full build (tests/conftest.py), which reads the Mappings Explorer repository
+    folder (its schema/ is left out) and MITRE CAR."""
+    return full_store_dir
 
 
 def _files(shared_data: Path) -> list[Path]:
@@ -135,7 +129,7 @@ def test_info_lists_each_framework_file_as_its_graph_with_its_attack_version(ful
     assert len(graphs) == len(files) == 14
     for path in files:
         meta = json.loads(path.read_text())["metadata"]
-        (graph,) = [g for g in graphs if g["input"] == str(path)]
+        (graph,) = [g for g in graphs if g["input"] == str(path.relative_to(shared_data))]  # built there
         assert f"ATT&CK {meta['attack_version']}" in graph["version"]
         assert graph["version"].startswith(f"{meta['mapping_framework']} {meta['mapping_framework_version']}")
 
