@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import rdflib
 from rdflib.compare import graph_diff
 
 from attackkg.builders.build import build_store
+from attackkg.builders.store import open_store
 from attackkg.ontology.namespaces import COUNTERMEASURES_GRAPH
 from attackkg.queries.cli import main
 from attackkg.queries.diff import diff_stores
@@ -24,7 +24,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ATTACK_21 = FIXTURES / "attack" / "small-enterprise-2.1.json"
 D3FEND = FIXTURES / "sources" / "d3fend.ttl"
 SIGMA_REPO = FIXTURES / "sigma" / "repo"
-GRAPH_NAME = re.compile(rb" <([^<>]*)> \.$", re.MULTILINE)
+GRAPH = "https://w3id.org/attack-kg/graph/"
 PREFIXES = """
 PREFIX akg: <https://w3id.org/attack-kg/ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -36,17 +36,19 @@ PREFIX owl: <http://www.w3.org/2002/07/owl#>
 
 
 class SideBySide:
-    """Both stores exported with ``attack-kg export x.nq``, loaded into one in-memory store; each
-    named graph renamed ``urn:old:<iri>`` / ``urn:new:<iri>``, so SPARQL can compare them."""
+    """The named graphs of both stores that ``graphs`` names by prefix (all when None), each read
+    with pyoxigraph's own ``Store.dump`` and loaded into one in-memory store, renamed
+    ``urn:old:<iri>`` / ``urn:new:<iri>``, so SPARQL can compare them."""
 
-    def __init__(self, old: Path, new: Path, tmp: Path) -> None:
+    def __init__(self, old: Path, new: Path, tmp: Path, graphs: tuple[str, ...] | None = None) -> None:
         self.store = ox.Store()
         for side, store_dir in (("old", old), ("new", new)):
-            path = tmp / f"{side}.nq"
-            assert main(["export", str(path), "--store", str(store_dir)]) == 0
-            # The graph name is the last term of an N-Quads line: rename it there.
-            renamed = GRAPH_NAME.sub(rb" <urn:" + side.encode() + rb":\1> .", path.read_bytes())
-            self.store.bulk_load(renamed, format=ox.RdfFormat.N_QUADS)
+            source = open_store(store_dir)
+            for name in source.named_graphs():
+                if graphs is None or name.value.startswith(graphs):
+                    data = source.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
+                    target = ox.NamedNode(f"urn:{side}:{name.value}")
+                    self.store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=target)
 
     def graph(self, side: str, prefix: str) -> str:
         names = [g.value for g in self.store.named_graphs() if g.value.startswith(f"urn:{side}:{prefix}")]
@@ -328,7 +330,9 @@ def release_pair(shared_data, full_store_dir, tmp_path_factory) -> tuple[Path, P
 
 def test_full_releases_agree_with_sparql_over_the_exports(release_pair, tmp_path):
     result = diff_stores(*release_pair)
-    both = SideBySide(*release_pair, tmp_path)
+    both = SideBySide(
+        *release_pair, tmp_path, graphs=tuple(GRAPH + name for name in ("attack/", "d3fend/", "derived/"))
+    )
 
     attack = source(result, "attack/enterprise-attack")
     assert (attack.old.version, attack.new.version) == ("18.0", "18.1")
