@@ -22,7 +22,6 @@ import rdflib
 
 from attackkg.builders import registry
 from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, package_version, text, typed
-from attackkg.builders.oxstore import BulkWriter
 from attackkg.builders.registry import SourceKind
 from attackkg.builders.store import as_dataset, estimate_build_bytes, new_generation
 from attackkg.ontology.namespaces import METADATA_GRAPH, VOID
@@ -142,16 +141,14 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
     dataset = as_dataset(store)
     reports: list[Report] = []
     graphs: dict[str, list[str]] = {}
-    writer = BulkWriter(store)
     for item in loaded:
         say(f"building {item.report.graph}")
         module = item.kind.module()
-        writer.add(ox.NamedNode(item.report.graph), module.triples(item.data))
+        add_triples(dataset.graph(rdflib.URIRef(item.report.graph)), module.triples(item.data))
         graphs.setdefault(item.kind.name, []).append(item.report.graph)
         reports.append(item.report)
         if not hasattr(module, "check"):
             item.data = None  # written: what is read next reads it back from the store
-    writer.flush()
     for item in loaded:
         check = getattr(item.kind.module(), "check", None)
         if check is not None:
@@ -163,9 +160,12 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
             if derived is not None:  # a derivation with nothing to record makes no graph
                 reports.append(derived)
     say("writing the metadata graph")
-    for report in reports:  # one count per graph: a scan of its range (GROUP BY ?g decodes every ?g)
-        (row,) = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{report.graph}> {{ ?s ?p ?o }} }}")
-        report.triples = int(row["n"].value)
+    sizes = {
+        row["g"].value: int(row["n"].value)
+        for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    }
+    for report in reports:
+        report.triples = sizes.get(report.graph, 0)
     add_triples(dataset.graph(rdflib.URIRef(METADATA_GRAPH)), metadata_triples(reports, build_time()))
     return reports
 

@@ -12,8 +12,7 @@ server's SPARQL JSON gives them), not ``Literal("x", datatype=XSD.string)``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import islice
 
 import pyoxigraph as ox
@@ -37,13 +36,9 @@ class HeldOxigraphStore(OxigraphStore):
         self.oxigraph = store
 
 
-# Triples per Store.bulk_load call (see add_triples): bounds the bulk loader's memory to about
+# Quads per Store.bulk_extend call (see add_triples): bounds the bulk loader's memory to about
 # 65 MB a call, while few enough calls keep the build as fast as one.
 BULK_BATCH = 100_000
-# A blank node in canonical N-Triples: a subject at the start of a line, or an object after the
-# predicate (a literal that holds "> _:" only sends its batch the slower way).
-_BLANK_NODE = re.compile(rb"^_:|> _:", re.MULTILINE)
-
 
 def dataset(store: ox.Store) -> rdflib.Dataset:
     """An rdflib ``Dataset`` over ``store``: queries see the union of the named graphs, and the
@@ -63,63 +58,33 @@ def oxigraph_of(target: object) -> ox.Store | None:
     return store.oxigraph if isinstance(store, HeldOxigraphStore) else None
 
 
-class BulkWriter:
-    """Triples of several named graphs, bulk-loaded into a pyoxigraph ``Store`` a batch at a time.
-
-    This is what makes a build take seconds. Each graph's triples are written as canonical
-    N-Triples by pyoxigraph (``serialize``), named as N-Quads (the graph's ``<iri>`` put before
-    each line's final ``" ."``: canonical N-Triples escapes every newline inside a literal), and
-    read back by the bulk loader (``Store.bulk_load``) in batches of :data:`BULK_BATCH` quads that
-    may span several small graphs: a third faster than a ``Quad`` per triple for
-    ``Store.bulk_extend``, and every loader call has a fixed cost on disk (its sorted files).
-    ``lenient`` is safe, as every term was checked when its pyoxigraph object was made. The bulk
-    loader renames blank nodes, so a batch that has one (D3FEND's OWL axioms) goes through
-    ``bulk_extend``, which keeps their labels. A loader call holds its batch in memory (about 650
-    bytes a quad: one call for ten times SigmaHQ's rules took 940 MB), hence the batches.
-    Call :meth:`flush` before reading the store.
-    """
-
-    def __init__(self, store: ox.Store) -> None:
-        self.store = store
-        self.pending: list[bytes] = []
-        self.pending_quads = 0
-
-    def add(self, graph_name: ox.NamedNode, triples: Iterable[ox.Triple]) -> int:
-        """Queue ``triples`` for the named graph; returns how many were given."""
-        given, count, tail = iter(triples), 0, f" {graph_name} .\n".encode()
-        while batch := list(islice(given, BULK_BATCH)):
-            count += len(batch)
-            data = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES)
-            if _BLANK_NODE.search(data):
-                self.store.bulk_extend([ox.Quad(t.subject, t.predicate, t.object, graph_name) for t in batch])
-                continue
-            self.pending.append(data.replace(b" .\n", tail))
-            self.pending_quads += len(batch)
-            if self.pending_quads >= BULK_BATCH:
-                self.flush()
-        return count
-
-    def flush(self) -> None:
-        """Load what is queued."""
-        if self.pending:
-            self.store.bulk_load(b"".join(self.pending), format=ox.RdfFormat.N_QUADS, lenient=True)
-            self.pending, self.pending_quads = [], 0
-
-
 def add_triples(graph: rdflib.Graph, triples: Iterable[ox.Triple]) -> int:
-    """Add pyoxigraph triples to ``graph``; returns how many were given. On a graph of a
-    :func:`dataset` they are bulk-loaded into its pyoxigraph store (:class:`BulkWriter`); on any
-    other rdflib graph they go through rdflib's own ``addN``."""
+    """Add pyoxigraph triples to ``graph``; returns how many were given.
+
+    On a graph of a :func:`dataset` they are bulk-loaded straight into the pyoxigraph store as
+    quads of ``graph``'s named graph (``Store.bulk_extend``), which is what makes a build take
+    seconds, in batches of :data:`BULK_BATCH` quads: the bulk loader holds a whole call in memory
+    (about 650 bytes a quad), so one call for ten times SigmaHQ's rules took 940 MB. On any other
+    rdflib graph they go through rdflib's own ``addN``.
+    """
+    count = 0
+
+    def counted(items: Iterable[ox.Triple]) -> Iterator[ox.Triple]:
+        nonlocal count
+        for item in items:
+            count += 1
+            yield item
+
     store = oxigraph_of(graph)
     if store is not None:
-        writer = BulkWriter(store)
-        count = writer.add(to_ox(graph.identifier), triples)
-        writer.flush()
-        return count
-    given, count = iter(triples), 0
-    while batch := list(islice(given, BULK_BATCH)):
-        count += len(batch)
-        graph.addN((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), graph) for t in batch)
+        name = to_ox(graph.identifier)
+        quads = (ox.Quad(t.subject, t.predicate, t.object, name) for t in counted(triples))
+        while batch := list(islice(quads, BULK_BATCH)):
+            store.bulk_extend(batch)
+    else:
+        graph.addN(
+            (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), graph) for t in counted(triples)
+        )
     return count
 
 
