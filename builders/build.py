@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +22,7 @@ import rdflib
 
 from attackkg.builders import registry
 from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, package_version, text, typed
+from attackkg.builders.oxstore import add_quads
 from attackkg.builders.registry import SourceKind
 from attackkg.builders.store import as_dataset, estimate_build_bytes, new_generation
 from attackkg.ontology.namespaces import METADATA_GRAPH, VOID
@@ -141,14 +142,7 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
     dataset = as_dataset(store)
     reports: list[Report] = []
     graphs: dict[str, list[str]] = {}
-    for item in loaded:
-        say(f"building {item.report.graph}")
-        module = item.kind.module()
-        add_triples(dataset.graph(rdflib.URIRef(item.report.graph)), module.triples(item.data))
-        graphs.setdefault(item.kind.name, []).append(item.report.graph)
-        reports.append(item.report)
-        if not hasattr(module, "check"):
-            item.data = None  # written: what is read next reads it back from the store
+    add_quads(store, _quads(loaded, graphs, reports, say))
     for item in loaded:
         check = getattr(item.kind.module(), "check", None)
         if check is not None:
@@ -168,6 +162,22 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
         report.triples = sizes.get(report.graph, 0)
     add_triples(dataset.graph(rdflib.URIRef(METADATA_GRAPH)), metadata_triples(reports, build_time()))
     return reports
+
+
+def _quads(
+    loaded: list[Loaded], graphs: dict[str, list[str]], reports: list[Report], say: Progress
+) -> Iterator[ox.Quad]:
+    """Every loaded source's triples as quads of its named graph, one source after another."""
+    for item in loaded:
+        say(f"building {item.report.graph}")
+        module = item.kind.module()
+        name = ox.NamedNode(item.report.graph)
+        for triple in module.triples(item.data):
+            yield ox.Quad(triple.subject, triple.predicate, triple.object, name)
+        graphs.setdefault(item.kind.name, []).append(item.report.graph)
+        reports.append(item.report)
+        if not hasattr(module, "check"):
+            item.data = None  # written: what is read next reads it back from the store
 
 
 def build_store(

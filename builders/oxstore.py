@@ -58,6 +58,15 @@ def oxigraph_of(target: object) -> ox.Store | None:
     return store.oxigraph if isinstance(store, HeldOxigraphStore) else None
 
 
+def add_quads(store: ox.Store, quads: Iterable[ox.Quad]) -> None:
+    """Bulk-load quads into ``store`` (``Store.bulk_extend``) in batches of :data:`BULK_BATCH`, which
+    may span several named graphs (a build's sources: 9 sorted files on disk instead of 94 for one
+    call per graph, and the build with every mapping file about 1 s faster)."""
+    given = iter(quads)
+    while batch := list(islice(given, BULK_BATCH)):
+        store.bulk_extend(batch)
+
+
 def add_triples(graph: rdflib.Graph, triples: Iterable[ox.Triple]) -> int:
     """Add pyoxigraph triples to ``graph``; returns how many were given.
 
@@ -78,9 +87,7 @@ def add_triples(graph: rdflib.Graph, triples: Iterable[ox.Triple]) -> int:
     store = oxigraph_of(graph)
     if store is not None:
         name = to_ox(graph.identifier)
-        quads = (ox.Quad(t.subject, t.predicate, t.object, name) for t in counted(triples))
-        while batch := list(islice(quads, BULK_BATCH)):
-            store.bulk_extend(batch)
+        add_quads(store, (ox.Quad(t.subject, t.predicate, t.object, name) for t in counted(triples)))
     else:
         graph.addN(
             (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), graph) for t in counted(triples)
