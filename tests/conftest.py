@@ -61,11 +61,15 @@ FULL_BUILD_EPOCH = 1767225600  # SOURCE_DATE_EPOCH of the session build: 2026-01
 SESSION_ENV = "ATTACK_KG_TEST_SESSION"
 # The build in a child process: the CLI, then its exit code written where the fixture waits for it.
 SESSION_BUILD = """
-import sys
-from pathlib import Path
+import os, sys
 from attackkg.queries.cli import main
-code = main(sys.argv[2:])
-Path(sys.argv[1]).write_text(str(code))
+code = 1
+try:
+    code = main(sys.argv[2:])
+finally:  # whole or not at all: a reader never sees it half written
+    with open(sys.argv[1] + ".part", "w") as out:
+        out.write(str(code))
+    os.replace(sys.argv[1] + ".part", sys.argv[1])
 """
 
 
