@@ -11,10 +11,11 @@ from attackkg.builders.base import InputError
 from attackkg.builders.files import write_text
 from attackkg.ontology.identifiers import check_identifier, quoted
 from attackkg.queries.cli_common import format_table, local_target, release_option, store_option
+from attackkg.queries.control_graph import CONTROL_KINDS, FRAMEWORK_KINDS
 
-PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "atomic", "control", "cloud", "cve", "car", "all")
-# `cover` also takes one CTID framework (queries/control_graph.py FRAMEWORK_KINDS), car and kev among them.
-FRAMEWORK_CHOICES = ("nist-800-53", "aws", "azure", "gcp", "m365", "cri-profile", "csa-ccm", "intel-vpro", "veris", "kev")
+PATH_KIND_CHOICES = ("d3fend", "mitigation", "mitigation-d3fend", "sigma", "atomic", *CONTROL_KINDS, "all")
+# `cover` also takes one CTID framework, kev among them.
+FRAMEWORK_CHOICES = tuple(FRAMEWORK_KINDS)
 
 
 def register(commands) -> None:
@@ -185,7 +186,7 @@ def _graph_commands(commands) -> None:
         choices=[k for k in PATH_KIND_CHOICES if k != "all"] + list(FRAMEWORK_CHOICES),
         default="d3fend",
         help="what covers a technique (default: d3fend, D3FEND techniques by artifact inference); a CTID framework "
-        "(nist-800-53, aws, azure, gcp, m365, cri-profile, csa-ccm, intel-vpro, veris, kev) takes its newest "
+        f"({', '.join(FRAMEWORK_CHOICES)}) takes its newest "
         "mapping in the store",
     )
     cover.add_argument("--top", metavar="N", type=int, help="stop after N countermeasures")
