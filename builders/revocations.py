@@ -71,8 +71,6 @@ REFERENCES = (
     ("mappings/", "controlMappingTechnique", "CTID mapping"),
     ("car/", "analyticCovers", "CAR analytic"),
 )
-# The CTID mapping edges (namespaces.MAPPING_EDGES) have the technique as the subject, so the
-# resolved edge is <successor> akg:mitigatedByControl <capability>.
 # Sources whose references are all techniques (CTID mappings, CAR): checked against the set of
 # the release's techniques (Facts.techniques) rather than one look-up each in the store.
 TECHNIQUE_ONLY = ("mappings/", "car/")
@@ -253,13 +251,14 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
         for graph in (g for g in graphs if g.startswith(GRAPH + prefix)):
             named = ox.NamedNode(graph)
             # The referenced objects, each with whether the loaded release has it (one query: the
-            # look-ups run inside the store, not one Python call each).
-            query = (
-                f"SELECT DISTINCT ?o ?id WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} "
-                f"OPTIONAL {{ VALUES ?release {{ {attack_graphs} }} GRAPH ?release {{ ?o <{akg('attackId').value}> ?id }} }} }}"
-            )
-            if prefix in TECHNIQUE_ONLY:  # thousands of techniques: looked up in one set of them instead
-                query = f"SELECT DISTINCT ?o WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} }}"
+            # look-ups run inside the store, not one Python call each); for thousands of references
+            # to techniques, in one set of them instead.
+            query = f"SELECT DISTINCT ?o WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} }}"
+            if prefix not in TECHNIQUE_ONLY:
+                query = (
+                    f"SELECT DISTINCT ?o ?id WHERE {{ GRAPH <{graph}> {{ ?s <{predicate.value}> ?o }} "
+                    f"OPTIONAL {{ VALUES ?release {{ {attack_graphs} }} GRAPH ?release {{ ?o <{akg('attackId').value}> ?id }} }} }}"
+                )
             for obj, *found_id in store.query(query):
                 known = found_id[0] if found_id else (True if obj.value in facts.techniques else None)
                 original = obj.value
@@ -336,7 +335,9 @@ def _countermeasures(store: ox.Store, graphs: list[str], facts: Facts, out: Outc
 
 def _mapping_edges(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome, follow) -> None:
     """A CTID mapping file's one-hop edges from a revoked technique: they count for the successor
-    (the end of the chain, however long), as its mapping node does (``controlMappingTechnique``)."""
+    (the end of the chain, however long), as its mapping node does (``controlMappingTechnique``).
+    These edges (namespaces.MAPPING_EDGES) have the technique as the subject, so the resolved edge
+    is ``<successor> akg:mitigatedByControl <capability>``."""
     named = [ox.NamedNode(g) for g in graphs if g.startswith(GRAPH + "mappings/")]
     properties = {akg(name).value: name for name in MAPPING_EDGES}
     edges: dict[str, set[tuple[str, str]]] = defaultdict(set)

@@ -151,23 +151,29 @@ def _fill(section: ControlSection, found: list[dict], prefix: bool = False, cve:
         notes[technique, key][_EDGE_TEXT.get(str(row["mapping_edge"]), str(row["mapping_edge"]))] = None
         if row.get("mapped_id"):
             notes[technique, key][f"{row['mapped_id']} revoked by {technique}"] = None
-    for (technique, key), (text, url) in sorted(texts.items()):
-        note = ", ".join(notes[technique, key])
-        section.items.setdefault(technique, []).append(SectionItem(key, text, url, f" ({note})" if note else ""))
+    _add_items(section, texts, notes)
 
 
 def _fill_car(section: ControlSection, found: list[dict]) -> None:
     levels: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
-    texts: dict[tuple[str, str], str] = {}
+    texts: dict[tuple[str, str], tuple[str, str | None]] = {}
     for row in found:
         technique, ident = str(row["technique"]), str(row["analytic_id"])
-        texts[technique, ident] = f"{ident} {row.get('title') or ''}".strip()
+        texts[technique, ident] = (f"{ident} {row.get('title') or ''}".strip(), f"{CAR_SITE}analytics/{ident}/")
         if row.get("coverage_level"):
             levels[technique, ident][f"coverage {row['coverage_level']}"] = None
         if row.get("mapped_id"):
             levels[technique, ident][f"{row['mapped_id']} revoked by {technique}"] = None
-    for (technique, ident), text in sorted(texts.items()):
-        note = ", ".join(levels[technique, ident])
-        url = f"{CAR_SITE}analytics/{ident}/"
-        section.items.setdefault(technique, []).append(SectionItem(ident, text, url, f" ({note})" if note else ""))
+    _add_items(section, texts, levels)
+
+
+def _add_items(
+    section: ControlSection,
+    texts: dict[tuple[str, str], tuple[str, str | None]],
+    notes: dict[tuple[str, str], dict[str, None]],
+) -> None:
+    """One item per (technique, key), in order, its notes in the order first met."""
+    for (technique, key), (text, url) in sorted(texts.items()):
+        note = ", ".join(notes[technique, key])
+        section.items.setdefault(technique, []).append(SectionItem(key, text, url, f" ({note})" if note else ""))
 
