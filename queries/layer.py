@@ -82,27 +82,26 @@ KINDS = {
         "Atomic Red Team tests of this technique",
     ),
 }
-CONTROL_KINDS = (
-    {
-        "nist-800-53": (
-            "mappings",
-            "NIST SP 800-53 control",
-            "NIST SP 800-53 controls",
-            "NIST SP 800-53 controls (the newest revision in the store) CTID maps to this technique",
-        ),
-        "car": ("car", "CAR analytic", "CAR analytics", "MITRE CAR analytics whose coverage names this technique"),
-        "kev": (
-            "mappings",
-            "exploited vulnerability",
-            "exploited vulnerabilities",
-            "CVEs of CISA's KEV catalogue CTID maps to this technique (exploitation technique or impact)",
-        ),
-    }
-)
+# Scores by a control section, as KINDS: (source kind that must be loaded, one unit, plural, how counted).
+CONTROL_SCORE_KINDS = {
+    "nist-800-53": (
+        "mappings",
+        "NIST SP 800-53 control",
+        "NIST SP 800-53 controls",
+        "NIST SP 800-53 controls (the newest revision in the store) CTID maps to this technique",
+    ),
+    "car": ("car", "CAR analytic", "CAR analytics", "MITRE CAR analytics whose coverage names this technique"),
+    "kev": (
+        "mappings",
+        "exploited vulnerability",
+        "exploited vulnerabilities",
+        "CVEs of CISA's KEV catalogue CTID maps to this technique (exploitation technique or impact)",
+    ),
+}
 
 
 def _kind(score: str) -> tuple[str, str, str, str]:
-    return KINDS.get(score) or CONTROL_KINDS[score]
+    return KINDS.get(score) or CONTROL_SCORE_KINDS[score]
 
 
 def counts(page: TechniqueCoverage) -> dict[str, int]:
@@ -194,7 +193,7 @@ def build_layer(
         entry_comment = _comment(page, score, kinds)
         entry_metadata = [{"name": KINDS[k][2], "value": str(counts(page)[k])} for k in kinds]
         if score in CONTROL_SCORES:
-            entry_metadata.append({"name": CONTROL_KINDS[score][2], "value": str(scores[page.attack_id])})
+            entry_metadata.append({"name": CONTROL_SCORE_KINDS[score][2], "value": str(scores[page.attack_id])})
         links = [{"label": f"ATT&CK {page.attack_id}", "url": page.url}]
         for _tactic_id, _name, shortname in page.tactics or [("", "", "")]:
             entry: dict = {"techniqueID": page.attack_id}
