@@ -106,7 +106,7 @@ def test_build_time_is_source_date_epoch_and_only_in_the_metadata(tmp_path, firs
 
 
 def test_full_data_builds_export_identical_nquads(tmp_path, shared_data, full_store_dir):
-    """The session's full build (tests/conftest.py: this process, its own random hash seed, run in
+    """The session's full build (tests/conftest.py: a child process with its own random hash seed, run in
     the shared data folder with the same relative paths and epoch) against a second build in a
     child process with another seed."""
     assert FULL_BUILD_EPOCH == EPOCH
