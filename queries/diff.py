@@ -11,7 +11,9 @@ its whole IRI (``.../graph/derived/countermeasures``). Each pair gets:
   each is named by a hash of its surroundings (colour refinement over its incoming and outgoing
   edges, the same number of rounds for both graphs), so an unchanged restriction is no change.
   Blank nodes that nothing tells apart (two identical restrictions on the same class) count once.
-  The blank-node part is also given on its own (``blank_triples_added``/``removed``).
+  The blank-node part is also given on its own (``blank_triples_added``/``removed``). A graph
+  only one store has, without blank nodes, is counted in that store rather than read (the
+  Sigma, Atomic, CTID and CAR graphs of a newer store: the full-data diff 19 s -> 16.5 s).
 - **ATT&CK** (kind ``attack``; ``a akg:Technique``, sub-techniques included, matched by IRI, the
   ATT&CK URL): techniques added and removed; renamed (``rdfs:label`` changed); revoked and
   deprecated (``akg:revoked`` / ``owl:deprecated`` true now, false or absent before; revoked ones
@@ -281,10 +283,15 @@ def diff_graphs(old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store,
     some = new or old
     assert some is not None
     result = SourceDiff(key=some.key, kind=some.kind, old=old, new=new)
-    added, removed = triple_diff(old_store, old, new_store, new)
-    result.triples_added, result.triples_removed = len(added), len(removed)
-    result.blank_triples_added = sum(1 for t in added if _has_blank(t))
-    result.blank_triples_removed = sum(1 for t in removed if _has_blank(t))
+    only = _one_sided_count(old_store, old, new_store, new) if some.kind != "attack" else None
+    if only is not None:  # every triple added (or removed): counted, not read
+        added = removed = frozenset()
+        result.triples_added, result.triples_removed = (only, 0) if old is None else (0, only)
+    else:
+        added, removed = triple_diff(old_store, old, new_store, new)
+        result.triples_added, result.triples_removed = len(added), len(removed)
+        result.blank_triples_added = sum(1 for t in added if _has_blank(t))
+        result.blank_triples_removed = sum(1 for t in removed if _has_blank(t))
     old_view = GraphView(old_store, old.iri if old else None)
     new_view = GraphView(new_store, new.iri if new else None)
     if some.kind == "attack":
@@ -298,6 +305,27 @@ def diff_graphs(old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store,
     elif some.kind == "atomic":
         result.changes = atomic_changes(old_view, new_view)
     return result
+
+
+def _one_sided_count(
+    old_store: ox.Store, old: GraphInfo | None, new_store: ox.Store, new: GraphInfo | None
+) -> int | None:
+    """The triple count of a graph only one store has, when it has no blank node (then every
+    triple is added, or removed, and counting them in the store is enough); None otherwise. A
+    graph with blank nodes is read and canonicalised, since indistinguishable ones count once."""
+    if (old is None) == (new is None):
+        return None
+    store, graph = (new_store, new) if old is None else (old_store, old)
+    row = next(
+        iter(
+            store.query(
+                f"SELECT (COUNT(*) AS ?n) (SUM(IF(isBlank(?s) || isBlank(?o), 1, 0)) AS ?blank) "
+                f"WHERE {{ GRAPH <{graph.iri}> {{ ?s ?p ?o }} }}"
+            )
+        )
+    )
+    blank = row["blank"]
+    return int(row["n"].value) if blank is None or int(blank.value) == 0 else None
 
 
 def triple_diff(

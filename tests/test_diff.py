@@ -267,6 +267,30 @@ def test_blank_nodes_are_compared_by_structure_as_rdflib_does(tmp_path):
     assert len(only_new) == 1 + 4 and d3fend.blank_triples_added == 4
 
 
+def test_a_source_only_in_one_store_counts_all_its_triples(tmp_path):
+    """Sigma only in the old store (no blank node: counted in the store, not read) and D3FEND only
+    in the new one (blank nodes: read and canonicalised), against the N-Quads exports."""
+    build_store(tmp_path / "a", sigma_paths=[SIGMA_REPO])
+    build_store(tmp_path / "b", d3fend_path=D3FEND)
+    result = diff_stores(tmp_path / "a", tmp_path / "b")
+    sigma, d3fend = source(result, "sigma"), source(result, "d3fend")
+    assert (sigma.new, d3fend.old) == (None, None)
+
+    exported = {}
+    for side in ("a", "b"):
+        path = tmp_path / f"{side}.nq"
+        assert main(["export", str(path), "--store", str(tmp_path / side)]) == 0
+        exported[side] = rdflib.Dataset()
+        exported[side].parse(path, format="nquads")
+    sigma_graph = exported["a"].graph(rdflib.URIRef(sigma.old.iri))
+    assert (sigma.triples_added, sigma.triples_removed) == (0, len(sigma_graph)) and len(sigma_graph) > 100
+    assert sigma.blank_triples_removed == 0
+    _, _, only_new = graph_diff(rdflib.Graph(), exported["b"].graph(rdflib.URIRef(d3fend.new.iri)))
+    assert (d3fend.triples_added, d3fend.triples_removed) == (len(only_new), 0)
+    blank = sum(1 for s, _, o in only_new if isinstance(s, rdflib.BNode) or isinstance(o, rdflib.BNode))
+    assert d3fend.blank_triples_added == blank > 0
+
+
 # --- Sigma --------------------------------------------------------------------------------------------
 
 
