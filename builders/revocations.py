@@ -25,6 +25,8 @@ Into ``REVOCATIONS_GRAPH`` (derived by attack-kg, not MITRE's words):
 - ``<X> akg:noSuccessor true`` for a referenced object the release deprecated (or revoked)
   without a successor, and ``<X> akg:absentFromRelease <ATT&CK graph>`` (plus
   ``akg:firstRelease "19.0"`` when known) for a referenced ID the release does not have at all.
+  A CTID mapping file of a domain no loaded release covers (its ICS or Mobile file beside an
+  Enterprise build) gets neither: its IDs are reported apart, by domain (:data:`MAPPING_DOMAINS`).
 
 Nothing is dropped: the references stay as the sources wrote them, and the report's warnings count
 the rules and tests behind every unresolved ID and tactic, with the remedy (build with a release
@@ -74,6 +76,10 @@ REFERENCES = (
 # Sources whose references are all techniques (CTID mappings, CAR): checked against the set of
 # the release's techniques (Facts.techniques) rather than one look-up each in the store.
 TECHNIQUE_ONLY = ("mappings/", "car/")
+# A CTID mapping file's akg:technologyDomain -> the ATT&CK domain its IDs belong to. An ID of a file
+# whose domain no loaded release covers (the ICS and Mobile files beside an Enterprise build) is
+# not absent from a release: its domain is not loaded. It is reported apart, by domain.
+MAPPING_DOMAINS = {"enterprise": "enterprise-attack", "ics": "ics-attack", "mobile": "mobile-attack"}
 COUNTERMEASURE_EDGES = ("counteredBy", "counteredByViaMitigation")
 RELATIONSHIP_EDGES = {"uses": "uses", "mitigates": "mitigates", "detects": "detects"}
 
@@ -226,6 +232,8 @@ class Outcome:
     no_successor: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # IRI -> referrers
     absent: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
     absent_tactics: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # shortname -> rules
+    # ATT&CK domain not loaded -> IRI -> referrers (CTID mappings of that domain, MAPPING_DOMAINS)
+    unloaded_domain: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
     cycles: set[str] = field(default_factory=set)
     d3fend_classes: dict[str, str] = field(default_factory=dict)  # original technique IRI -> D3FEND class
 
@@ -246,10 +254,13 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
             return None
 
     attack_graphs = " ".join(f"<{release.graph}>" for release in chosen)
+    loaded_domains = {release.domain for release in chosen}
     for prefix, name, kind in REFERENCES:
         predicate = akg(name)
         for graph in (g for g in graphs if g.startswith(GRAPH + prefix)):
             named = ox.NamedNode(graph)
+            domain = _mapping_domain(store, named) if prefix == "mappings/" else None
+            unloaded = domain if domain and domain not in loaded_domains else None
             # The referenced objects, each with whether the loaded release has it (one query: the
             # look-ups run inside the store, not one Python call each); for thousands of references
             # to techniques, in one set of them instead.
@@ -269,7 +280,9 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
                     continue
                 referrers = [q.subject.value for q in store.quads_for_pattern(None, predicate, obj, named)]
                 if not revoked and original not in facts.retired:
-                    if original.startswith("https://attack.mitre.org/"):
+                    if unloaded:
+                        out.unloaded_domain[unloaded][original].update(referrers)
+                    elif original.startswith("https://attack.mitre.org/"):
                         out.absent[original][kind].update(referrers)
                     continue
                 found = follow(original) if revoked else None
@@ -287,6 +300,12 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
     _mapping_edges(store, graphs, facts, out, follow)
     _relationships(store, chosen, facts, out, follow)
     return facts, out
+
+
+def _mapping_domain(store: ox.Store, graph: ox.NamedNode) -> str | None:
+    """The ATT&CK domain a CTID mapping file maps (its ``akg:technologyDomain``, builders/mappings.py)."""
+    found = next(store.quads_for_pattern(graph, akg("technologyDomain"), None, graph), None)
+    return MAPPING_DOMAINS.get(found.object.value) if found else None
 
 
 def _tactics(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome) -> None:
@@ -476,11 +495,20 @@ def warnings(facts: Facts, out: Outcome, chosen: list[AttackRelease]) -> list[st
                 f"'attack-kg build --attack-version {first}' or newer (newest {newest})"
             )
         else:
-            remedy = f"no release attack-kg knows of is named for them: build with a newer release (newest {newest}) or check the tags"
+            remedy = f"no release attack-kg knows of is named for them: build with a newer release (newest {newest}) or check the IDs the source gives"
         notes.append(
             f"{len(items)} ATT&CK ID(s) and tactic(s) the loaded release ({loaded}) does not have, "
             f"kept as written on {len(rules)} Sigma rule(s) and {len(tests)} Atomic test(s): "
             f"{', '.join(items)}; {remedy}"
+        )
+    for domain, absent in sorted(out.unloaded_domain.items()):
+        ids = sorted(map(_id_of, absent))
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        mappings = len(set().union(*absent.values()))
+        notes.append(
+            f"{len(ids)} ATT&CK ID(s) named by {mappings} CTID mapping(s) of {domain}, a domain no loaded release "
+            f"covers ({loaded}): kept as written; add its bundle (--attack {domain}-<version>.json) to follow them: "
+            f"{shown}"
         )
     for iri in sorted(out.no_successor, key=_id_of):
         referrers = out.no_successor[iri]
@@ -530,6 +558,7 @@ def build(store: ox.Store, version: str | None = None) -> Report | None:
             "tactic tags joined": len(out.tactic_edges),
             "absent IDs": len(out.absent),
             "absent tactics": len(out.absent_tactics),
+            "IDs of domains not loaded": sum(len(ids) for ids in out.unloaded_domain.values()),
             "deprecated without successor": len(out.no_successor),
             "cycles": len(out.cycles),
         }

@@ -196,6 +196,25 @@ def test_revoked_t1574_002_counts_for_t1574_001(full_store):
     assert via and all(str(r["note"]) == "T1574.002 revoked by T1574.001" for r in via)
 
 
+def test_ids_of_the_ics_and_mobile_files_are_reported_by_domain_not_as_absent(full_store, shared_data):
+    """The session build loads ATT&CK Enterprise only, beside CTID's ICS and Mobile files: their IDs
+    are told apart by domain (the technique IDs those files name, read here with json alone), and
+    none is in the warning of IDs absent from the loaded release."""
+    named: dict[str, set[str]] = {"ics": set(), "mobile": set()}
+    for path in _files(shared_data):
+        document = json.loads(path.read_text())
+        domain = document["metadata"]["technology_domain"]
+        if domain in named:
+            named[domain] |= {o["attack_object_id"] for o in document["mapping_objects"] if o["attack_object_id"]}
+    notes = [r["warning"] for r in rows(open_store(full_store), "warnings")]
+    for domain, ids in named.items():
+        (note,) = [n for n in notes if f"CTID mapping(s) of {domain}-attack, a domain no loaded release" in n]
+        assert note.startswith(f"{len(ids)} ATT&CK ID(s) named by ")
+        assert f"--attack {domain}-attack-<version>.json" in note and min(ids) in note
+    absent = " ".join(n for n in notes if "does not have" in n)
+    assert "T0800 (" not in absent and "T1398 (" not in absent and "T1685 (" in absent
+
+
 def test_metadata_graph_holds_each_mapping_graph(full_store):
     store = open_store(full_store)
     kinds = [
