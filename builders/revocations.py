@@ -26,7 +26,7 @@ Into ``REVOCATIONS_GRAPH`` (derived by attack-kg, not MITRE's words):
   without a successor, and ``<X> akg:absentFromRelease <ATT&CK graph>`` (plus
   ``akg:firstRelease "19.0"`` when known) for a referenced ID the release does not have at all.
   A CTID mapping file of a domain no loaded release covers (its ICS or Mobile file beside an
-  Enterprise build) gets neither: its IDs are reported apart, by domain (:data:`MAPPING_DOMAINS`).
+  Enterprise build) gets neither: its IDs are reported apart, by domain.
 
 Nothing is dropped: the references stay as the sources wrote them, and the report's warnings count
 the rules and tests behind every unresolved ID and tactic, with the remedy (build with a release
@@ -48,6 +48,7 @@ import pyoxigraph as ox
 from attackkg.builders import releases
 from attackkg.builders.base import TYPE, InputError, Report, akg, boolean, text
 from attackkg.ontology.namespaces import (
+    ATTACK_DOMAINS,
     BASE,
     COUNTERMEASURES_GRAPH,
     D3F,
@@ -76,10 +77,6 @@ REFERENCES = (
 # Sources whose references are all techniques (CTID mappings, CAR): checked against the set of
 # the release's techniques (Facts.techniques) rather than one look-up each in the store.
 TECHNIQUE_ONLY = ("mappings/", "car/")
-# A CTID mapping file's akg:technologyDomain -> the ATT&CK domain its IDs belong to. An ID of a file
-# whose domain no loaded release covers (the ICS and Mobile files beside an Enterprise build) is
-# not absent from a release: its domain is not loaded. It is reported apart, by domain.
-MAPPING_DOMAINS = {"enterprise": "enterprise-attack", "ics": "ics-attack", "mobile": "mobile-attack"}
 COUNTERMEASURE_EDGES = ("counteredBy", "counteredByViaMitigation")
 RELATIONSHIP_EDGES = {"uses": "uses", "mitigates": "mitigates", "detects": "detects"}
 
@@ -232,7 +229,7 @@ class Outcome:
     no_successor: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # IRI -> referrers
     absent: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
     absent_tactics: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # shortname -> rules
-    # ATT&CK domain not loaded -> IRI -> referrers (CTID mappings of that domain, MAPPING_DOMAINS)
+    # ATT&CK domain not loaded -> IRI -> referrers (CTID mapping files of that domain)
     unloaded_domain: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
     cycles: set[str] = field(default_factory=set)
     d3fend_classes: dict[str, str] = field(default_factory=dict)  # original technique IRI -> D3FEND class
@@ -303,9 +300,11 @@ def resolve(store: ox.Store, chosen: list[AttackRelease]) -> tuple[Facts, Outcom
 
 
 def _mapping_domain(store: ox.Store, graph: ox.NamedNode) -> str | None:
-    """The ATT&CK domain a CTID mapping file maps (its ``akg:technologyDomain``, builders/mappings.py)."""
+    """The ATT&CK domain a CTID mapping file maps (its ``akg:technologyDomain``, builders/mappings.py).
+    An ID of a file whose domain no loaded release covers (the ICS and Mobile files beside an
+    Enterprise build) is not absent from a release: its domain is not loaded."""
     found = next(store.quads_for_pattern(graph, akg("technologyDomain"), None, graph), None)
-    return MAPPING_DOMAINS.get(found.object.value) if found else None
+    return ATTACK_DOMAINS.get(found.object.value) if found else None
 
 
 def _tactics(store: ox.Store, graphs: list[str], facts: Facts, out: Outcome) -> None:

@@ -72,6 +72,8 @@ _ATTACK_PATHS = {
 # The one shape of each kind of ATT&CK ID (upper case; Sigma's lower-case tags are upper-cased first).
 TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 MITIGATION_ID = re.compile(r"^M\d{4}$")
+# An ATT&CK domain's short name (CTID's technology_domain, `layer --domain`) -> its STIX name.
+ATTACK_DOMAINS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
 # The CTID Mappings Explorer edges from a technique to a capability, one per mapping type
 # (ontology/mappings.ttl; builders/mappings.py writes them, the revocations graph and the read
 # side follow them).

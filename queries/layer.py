@@ -41,12 +41,13 @@ from collections.abc import Sequence
 
 from attackkg.builders.base import InputError, package_version
 from attackkg.builders.files import write_text
+from attackkg.ontology.namespaces import ATTACK_DOMAINS
 from attackkg.queries import rows
 from attackkg.queries.coverage_model import Coverage, TechniqueCoverage, group_id_of, load_coverage
 
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
-DOMAINS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
+DOMAINS = ATTACK_DOMAINS
 SCORES = ("sigma", "d3fend", "mitigations", "atomic", "combined")
 # Scores by a control section of the page (queries/control_sections.py, issue 13); not in combined.
 CONTROL_SCORES = ("nist-800-53", "car", "kev")

@@ -366,8 +366,8 @@ def full_store(full_store_dir) -> Path:
     return full_store_dir
 
 
-# The queries of the sources the session's full build leaves out (CTID mappings, CAR: their own
-# full-data tests are tests/test_mappings.py and tests/test_car.py), by the source they need.
+# The queries that need a source besides ATT&CK (CTID mappings, CAR), by that source: they answer
+# nothing over a store without it (the session's full build has both).
 NEEDS_SOURCE = {"controls": "mappings", "cves": "mappings", "techniques-for-control": "mappings",
                 "car": "car", "car-d3fend": "car"}
 NEEDS_SOURCE |= {"report-controls": "mappings", "report-car": "car", "report-control-totals": "mappings"}
