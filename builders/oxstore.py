@@ -23,6 +23,8 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from attackkg.ontology.namespaces import PREFIXES
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 RdflibTerm = rdflib.URIRef | rdflib.BNode | rdflib.Literal
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -108,6 +110,23 @@ def to_rdflib(term: OxTerm) -> RdflibTerm:
             return rdflib.Literal(term.value)
         return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
     raise ValueError(f"not an RDF term attack-kg reads: {term!r}")
+
+
+def to_python(term: OxTerm) -> object:
+    """What ``to_rdflib(term).toPython()`` gives, without making the rdflib term for the kinds
+    query rows mostly hold: an IRI or a string (plain or with a language) is a ``str``, an
+    ``xsd:integer`` in plain digits an ``int``; any other term goes through rdflib, so its value is
+    rdflib's (``datetime``, ``bool``, ``Decimal``, the literal itself when ill-formed)."""
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        if datatype in (XSD_STRING, RDF_LANG_STRING):
+            return term.value
+        digits = term.value[1:] if term.value[:1] == "-" else term.value
+        if datatype == XSD_INTEGER and digits.isascii() and digits.isdigit():
+            return int(term.value)
+    return to_rdflib(term).toPython()
 
 
 def to_ox(term: RdflibTerm | rdflib.Graph) -> OxTerm | ox.DefaultGraph:

@@ -390,9 +390,14 @@ def run(target: ox.Store | rdflib.Dataset | Endpoint, query: NamedQuery | str, /
 
     if isinstance(target, Endpoint):
         return target.query(prepared)
+    return to_rdflib(_local_answer(target, prepared))
+
+
+def _local_answer(target: ox.Store | rdflib.Dataset | AtRelease, prepared: Prepared):
+    """The pyoxigraph answer of a prepared query on a local store (or one seen at a release)."""
     if isinstance(target, AtRelease):
-        return to_rdflib(run_local(_oxigraph_store(target.target), prepared, target.attack_version))
-    return to_rdflib(run_local(_oxigraph_store(target), prepared))
+        return run_local(_oxigraph_store(target.target), prepared, target.attack_version)
+    return run_local(_oxigraph_store(target), prepared)
 
 
 @dataclass(frozen=True)
@@ -465,10 +470,23 @@ def rows(
     """Run a query and return its rows as dicts of Python values (for notebooks and tables).
 
     An unbound column is left out of its row. Literals become Python values (``int``,
-    ``bool``, ``datetime``, ``str``), IRIs stay ``rdflib.URIRef``.
+    ``bool``, ``datetime``, ``str``); IRIs and blank nodes become ``str`` too. Only SELECT.
     """
-    result = run(target, query, **params)
-    return [{str(var): value.toPython() for var, value in row.items()} for row in result.bindings]
+    prepared = prepare(query, params)
+    from attackkg.queries.endpoint import Endpoint
+
+    if prepared.form != "SELECT":
+        raise TypeError(f"rows() takes a SELECT query, not {prepared.form}: use run() for its answer")
+    if isinstance(target, Endpoint):
+        result = target.query(prepared)
+        return [{str(var): value.toPython() for var, value in row.items()} for row in result.bindings]
+    # Locally, straight from pyoxigraph's terms to Python values (to_python), as to_rdflib() then
+    # toPython() would give them, in half the time for a table of 19,000 rows.
+    from attackkg.builders.oxstore import to_python
+
+    answer = _local_answer(target, prepared)
+    names = [variable.value for variable in answer.variables]
+    return [{name: to_python(value) for name, value in zip(names, row) if value is not None} for row in answer]
 
 
 __all__ = [

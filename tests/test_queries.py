@@ -221,6 +221,35 @@ def test_the_python_api_on_an_rdflib_dataset(fixture_store, store):
     }
 
 
+VALUES_OF_EVERY_KIND = [  # xsd: is among the prefixes every query is given
+    'SELECT ?v { VALUES ?v { <https://example.org/a> "plain" "ok"@en "x"^^xsd:string } }',
+    'SELECT ?v { VALUES ?v { 0 -12 "+5"^^xsd:integer "05"^^xsd:integer "abc"^^xsd:integer } }',
+    'SELECT ?v { VALUES ?v { "\u0661"^^xsd:integer true "1"^^xsd:boolean 1.50 2.5e0 } }',
+    'SELECT ?v { VALUES ?v { "2026-01-01T00:00:00Z"^^xsd:dateTime "2026-01-01"^^xsd:date } }',
+    'SELECT ?v { VALUES ?v { "x"^^<https://example.org/type> } }',
+    "SELECT ?v { BIND(BNODE() AS ?v) }",
+]
+
+
+@pytest.mark.parametrize("text", VALUES_OF_EVERY_KIND)
+def test_rows_give_the_values_rdflib_gives(store, text):
+    """rows() converts pyoxigraph's terms itself (builders.oxstore.to_python); each value and its
+    type are what rdflib's toPython() gives for the same answer (run(), through rdflib terms)."""
+    answer = run(store, NamedQuery("v", text))
+    through_rdflib = [{str(k): v.toPython() for k, v in row.items()} for row in answer.bindings]
+    found = rows(store, NamedQuery("v", text))
+    if "BNODE" in text:  # a new blank node each run: only its kind can be compared
+        assert [type(r["v"]) for r in found] == [type(r["v"]) for r in through_rdflib] == [str]
+        return
+    assert [(r["v"], type(r["v"])) for r in found] == [(r["v"], type(r["v"])) for r in through_rdflib]
+    assert found
+
+
+def test_rows_takes_only_select(store):
+    with pytest.raises(TypeError, match="use run"):
+        rows(store, NamedQuery("ask", "ASK { ?s ?p ?o }"))
+
+
 # --- the CLI: formats ---------------------------------------------------------------------------
 
 
