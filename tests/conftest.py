@@ -37,7 +37,7 @@ SHARED_ENV = "ATTACK_KG_SHARED_DATA"
 
 
 # The full build of the session store, as paths relative to the shared data folder (the build
-# runs there, so ``akg:inputPath`` holds these, as test_reproducible.py's second build does).
+# runs there, so ``akg:inputPath`` holds these relative paths, as a user's build there would).
 FULL_BUILD = [
     "--attack",
     "attack/enterprise-attack-18.1.json.gz",
