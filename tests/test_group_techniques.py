@@ -110,7 +110,7 @@ def test_networkx_layer_and_cover_take_the_campaigns_too(campaign_store, tmp_pat
 # --- every Enterprise 18.1 group against mitreattack-python -------------------------------------
 
 
-def test_every_group_has_the_techniques_mitreattack_python_gives(full_store_dir, capsys):
+def test_every_group_has_the_techniques_mitreattack_python_gives(full_store_dir, full_memory_store, capsys):
     expected = json.loads((FIXTURE / "group-techniques-18.1.json").read_text())["groups"]
     assert len(expected) == 172
     found: dict[str, set[str]] = {}
@@ -119,7 +119,7 @@ def test_every_group_has_the_techniques_mitreattack_python_gives(full_store_dir,
     assert {g: found.get(g, set()) for g in expected} == {g: set(ids) for g, ids in expected.items()}
     assert set(found) <= set(expected)
 
-    graph = to_networkx(open_store(full_store_dir), predicates=PATH_PREDICATES)
+    graph = to_networkx(full_memory_store, predicates=PATH_PREDICATES)
     for group_id, ids in expected.items():
         assert {graph.nodes[t]["id"] for t in techniques_of(graph, [group_id])} == set(ids), group_id
 

@@ -364,9 +364,9 @@ def test_cli_layer_writes_the_file_atomically(store_dir, store, tmp_path, capsys
 
 
 @pytest.fixture(scope="module")
-def full_store(full_store_dir):
-    """The session's full build (tests/conftest.py), opened."""
-    return open_store(full_store_dir)
+def full_store(full_memory_store):
+    """The session's full build (tests/conftest.py), in memory: a layer reads every page's model."""
+    return full_memory_store
 
 
 def test_full_data_layers(full_store):

@@ -402,8 +402,8 @@ NEEDS_SOURCE = {"controls": "mappings", "cves": "mappings", "techniques-for-cont
 NEEDS_SOURCE |= {"report-controls": "mappings", "report-car": "car", "report-control-totals": "mappings"}
 
 
-def test_full_every_query_runs_with_and_without_its_parameters(full_store):
-    store = open_store(full_store)
+def test_full_every_query_runs_with_and_without_its_parameters(full_memory_store):
+    store = full_memory_store
     loaded = {str(r["kind"]) for r in rows(store, "sources")}
     for name, named in library().items():
         everything = rows(store, name)
@@ -419,7 +419,7 @@ def test_full_every_query_runs_with_and_without_its_parameters(full_store):
 
 
 def test_full_acceptance_t1204_001(full_store):
-    store = open_store(full_store)
+    store = open_store(full_store)  # on disk, as a user's query reads it
     detections = rows(store, "detections", technique="T1204.001")
     assert {r["path"] for r in detections} == T1204_001_RULES
     names = {r["defensive_technique"] for r in rows(store, "countermeasures", technique="T1204.001")}

@@ -449,7 +449,8 @@ def test_full_data_t1204_001(full_store):
     assert "**MITRE ATT&CK release:** 18.1 " in page and "**Release:** 1.2.0 " in page
 
 
-def test_full_data_t1204_002_and_totals(full_store):
+def test_full_data_t1204_002_and_totals(full_memory_store):
+    full_store = full_memory_store  # every page's model: the session store, read in memory
     tests = section(report.report(full_store, "T1204.002"), "Offensive Security Tests")
     assert [text for text, _ in items(tests)] == [
         f"Atomic Test #{n} - {name}" for n, name in enumerate(T1204_002_TESTS, 1)
