@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+import rdflib
 
-from attackkg.builders.store import open_store
 from attackkg.ontology.namespaces import AKG, COUNTERMEASURES_GRAPH, GRAPH, METADATA_GRAPH, VOID
 from attackkg.queries.diff_changes import (
     GraphView,
@@ -88,6 +88,9 @@ SECTIONS = {
     "tests_removed": ("Atomic tests removed", ["guid", "technique", "name"]),
 }
 KIND_TITLES = {"attack": "ATT&CK", "d3fend": "D3FEND", "sigma": "Sigma", "atomic": "Atomic Red Team"}
+
+# A store folder, or a store already open (a pyoxigraph Store, or an rdflib Dataset over one).
+StoreLike = str | os.PathLike | ox.Store | rdflib.Dataset
 
 
 @dataclass
@@ -220,14 +223,23 @@ def _lower_first(text: str) -> str:
 # --- the diff --------------------------------------------------------------------------------------
 
 
-def diff_stores(old_dir: str | os.PathLike, new_dir: str | os.PathLike) -> StoreDiff:
-    """Compare two built stores (folders); raises the store's InputError when one is missing."""
-    old_store, new_store = open_store(old_dir), open_store(new_dir)
+def diff_stores(old: StoreLike, new: StoreLike) -> StoreDiff:
+    """Compare two built stores: folders, or stores already open (a pyoxigraph Store, or an rdflib
+    Dataset over one, such as :func:`~attackkg.builders.build.build_dataset` makes in memory);
+    raises the store's InputError when a folder holds no store."""
+    from attackkg.queries.graph import as_store
+
+    old_store, new_store = as_store(old), as_store(new)
     old_graphs, new_graphs = graphs(old_store), graphs(new_store)
-    result = StoreDiff(old=str(Path(old_dir)), new=str(Path(new_dir)), sources=[])
+    result = StoreDiff(old=_name(old), new=_name(new), sources=[])
     for old, new in pair(old_graphs, new_graphs):
         result.sources.append(diff_graphs(old_store, old, new_store, new))
     return result
+
+
+def _name(store: StoreLike) -> str:
+    """A store as the report names it: its folder, or what it is."""
+    return str(Path(store)) if isinstance(store, (str, os.PathLike)) else f"(an open {type(store).__name__})"
 
 
 def graphs(store: ox.Store) -> list[GraphInfo]:

@@ -14,8 +14,9 @@ import pytest
 import rdflib
 from rdflib.compare import graph_diff
 
-from attackkg.builders.build import build_store
-from attackkg.builders.store import open_store
+from attackkg.builders.build import build_dataset, build_store
+from attackkg.builders.oxstore import oxigraph_of
+from attackkg.builders.store import open_dataset, open_store
 from attackkg.ontology.namespaces import COUNTERMEASURES_GRAPH
 from attackkg.queries.cli import main
 from attackkg.queries.diff import diff_stores
@@ -239,6 +240,13 @@ def test_identical_stores_have_no_change(attack_pair, tmp_path):
     assert "No change." in result.to_markdown()
 
 
+def test_stores_already_open_diff_as_their_folders(attack_pair):
+    by_folder = diff_stores(*attack_pair).to_json()
+    opened = diff_stores(open_store(attack_pair[0]), open_dataset(attack_pair[1])).to_json()
+    assert (opened["old"], opened["new"]) == ("(an open Store)", "(an open Dataset)")
+    assert opened["sources"] == by_folder["sources"] and by_folder["sources"][0]["triples_added"] > 0
+
+
 # --- blank nodes (D3FEND restrictions) --------------------------------------------------------------
 
 
@@ -346,19 +354,20 @@ def test_markdown_and_errors_on_the_command_line(attack_pair, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def release_pair(shared_data, full_store_dir, tmp_path_factory) -> tuple[Path, Path]:
-    """ATT&CK 18.0 + D3FEND 0.17.0, and the session's full build: ATT&CK 18.1 + D3FEND 1.2.0
-    (Enterprise), with Sigma and Atomic (tests/conftest.py)."""
-    tmp = tmp_path_factory.mktemp("releases")
+def old_release(shared_data) -> ox.Store:
+    """ATT&CK 18.0 + D3FEND 0.17.0, built in memory (``build_dataset``: the build's own code, not
+    written to disk; diff on store folders is tested above)."""
     attack, d3fend = shared_data / "attack", shared_data / "d3fend"
-    build_store(tmp / "old", attack_paths=[attack / "enterprise-attack-18.0.json.gz"], d3fend_path=d3fend / "0.17.0")
-    return tmp / "old", full_store_dir
+    built = build_dataset(attack_paths=[attack / "enterprise-attack-18.0.json.gz"], d3fend_path=d3fend / "0.17.0")
+    return oxigraph_of(built)
 
 
-def test_full_releases_agree_with_sparql_over_the_exports(release_pair, full_memory_store, tmp_path):
-    result = diff_stores(*release_pair)
+def test_full_releases_agree_with_sparql_over_the_exports(old_release, full_memory_store, tmp_path):
+    """Against the session's full build (tests/conftest.py; its copy in memory): ATT&CK 18.1 +
+    D3FEND 1.2.0 (Enterprise), with every other source."""
+    result = diff_stores(old_release, full_memory_store)
     graphs = tuple(GRAPH + name for name in ("attack/", "d3fend/", "derived/"))
-    both = SideBySide(release_pair[0], full_memory_store, tmp_path, graphs=graphs)  # the new side: the session's
+    both = SideBySide(old_release, full_memory_store, tmp_path, graphs=graphs)
 
     attack = source(result, "attack/enterprise-attack")
     assert (attack.old.version, attack.new.version) == ("18.0", "18.1")
