@@ -578,6 +578,4 @@ def test_full_cover_g0016_agrees_with_the_graph(full_store):
         assert step["fraction"] == round(len(covered) / len(techniques), 4)
     assert covered == set().union(*countered.values())  # all coverable techniques covered
     assert data["coverable"] == len(covered)
-    assert len(data["uncovered"]) == len(techniques) - len(covered)
-    code, out = _run("cover", "G0016", "--kind", "d3fend", "--store", str(full_store))
-    assert code == 0 and re.search(r"^1\s+D3-\S+\s+.+\s+\+\d+\s+\d+/\d+\s+\d+\.\d%$", out, re.MULTILINE)
+    assert len(data["uncovered"]) == len(techniques) - len(covered)  # the table's rows: test_cli_cover
