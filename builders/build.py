@@ -24,7 +24,7 @@ from attackkg.builders import registry
 from attackkg.builders.base import TYPE, InputError, Report, add_triples, akg, dcterms, package_version, text, typed
 from attackkg.builders.oxstore import add_quads
 from attackkg.builders.registry import SourceKind
-from attackkg.builders.store import as_dataset, estimate_build_bytes, new_generation
+from attackkg.builders.store import as_dataset, check_space_before_reading, estimate_build_bytes, new_generation
 from attackkg.ontology.namespaces import METADATA_GRAPH, VOID
 
 Progress = Callable[[str], None]
@@ -192,6 +192,9 @@ def build_store(
     otherwise it is skipped and reported.
     """
     started = time.perf_counter()
+    given, _options = _given(inputs)
+    paths = [(kind, path) for kind, items in given.items() for path in items if isinstance(path, str | os.PathLike)]
+    check_space_before_reading(store_dir, estimate_build_bytes(paths))
     loaded = read_sources(strict=strict, progress=progress, **inputs)
     result = BuildResult(store_dir=Path(store_dir))
     with new_generation(store_dir, needs=estimate_build_bytes(_input_paths(loaded))) as store:

@@ -290,19 +290,37 @@ def remove_orphans(store_dir: str | os.PathLike) -> list[str]:
     (:func:`new_generation` calls it): another build's generation-in-progress looks the same.
     Returns the names removed."""
     store_dir = Path(store_dir)
-    current = current_generation(store_dir)
-    keep = {current.name} if current is not None else set()
-    keep.add(_previous_name(store_dir))
     removed = []
-    for entry in sorted(store_dir.iterdir()):
-        if entry.name.startswith(GENERATION_PREFIX) and entry.name not in keep and not entry.is_symlink():
-            with _signals_deferred():
-                shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry.name)
+    for entry in _orphans(store_dir):
+        with _signals_deferred():
+            shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry.name)
     for entry in store_dir.glob(f".{CURRENT}.*"):  # a symlink a killed swap left
         if entry.is_symlink():
             entry.unlink(missing_ok=True)
     return removed
+
+
+def _orphans(store_dir: Path) -> list[Path]:
+    """The generations under ``store_dir`` that are neither current nor the previous one."""
+    current = current_generation(store_dir)
+    keep = {current.name} if current is not None else set()
+    keep.add(_previous_name(store_dir))
+    return [
+        entry
+        for entry in sorted(store_dir.iterdir())
+        if entry.name.startswith(GENERATION_PREFIX) and entry.name not in keep and not entry.is_symlink()
+    ]
+
+
+def check_space_before_reading(store_dir: str | os.PathLike, needs: int) -> None:
+    """:func:`check_space` before a build reads its inputs, so a build that cannot fit is refused
+    at once rather than after reading them. The debris of killed builds counts as free (the build
+    removes it before its own check, under the lock). A store folder not made yet, or not writable,
+    is left to the build, whose error then says why (a read-only file system, say)."""
+    store_dir = Path(store_dir)
+    if store_dir.is_dir() and os.access(store_dir, os.W_OK):
+        check_space(store_dir, needs - sum(disk_bytes(entry) for entry in _orphans(store_dir)))
 
 
 def check_space(store_dir: str | os.PathLike, needs: int) -> None:

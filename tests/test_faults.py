@@ -139,6 +139,23 @@ def test_full_build_on_a_60mb_tmpfs_refuses_and_the_small_store_answers(shared_d
         assert answer(store_dir) == before
 
 
+def test_a_build_that_cannot_fit_is_refused_before_it_reads(shared_data, fixtures, tmp_path, monkeypatch):
+    """The space check runs on the inputs' sizes before they are read (the D3FEND ontology: 35 MB
+    once built, onto 12 MB), so the user is told at once; read_sources is never called."""
+    from attackkg.builders import build as build_module
+
+    with tmpfs(tmp_path / "disk", "12m") as disk:
+        store_dir = disk / "store"
+        build_store(store_dir, **fixture_inputs(fixtures))
+
+        def reading(**_inputs):
+            raise AssertionError("the inputs were read before the space check")
+
+        monkeypatch.setattr(build_module, "read_sources", reading)
+        with pytest.raises(StoreError, match="no space for a new build"):
+            build_store(store_dir, d3fend_path=shared_data / "d3fend" / "1.2.0" / "d3fend.ttl")
+
+
 def test_no_space_from_rocksdb_mid_build_is_one_line(shared_data, fixtures, tmp_path, monkeypatch, capsys):
     """When the estimate falls short (another process fills the disk meanwhile), RocksDB's own
     ``OSError: IO error: No space left on device`` becomes one line and the new generation goes."""
