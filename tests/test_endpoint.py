@@ -28,6 +28,7 @@ from attackkg.queries.publish import PUBLISHING, publish
 
 ATTACK_KG_GRAPHS = "https://w3id.org/attack-kg/graph/"
 HOSTILE = 'T1204" } ; DROP ALL ; #'
+POLL = 0.05  # how often a fake server's serve_forever looks for shutdown() (the default, 0.5 s, is idle time)
 SAMPLES = [
     {"technique": "T1204.001"},
     {"technique": "T1204.002"},
@@ -249,7 +250,7 @@ class Fake(BaseHTTPRequestHandler):
 def fake_server(behaviour):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Fake)
     server.seen, server.behaviour = [], behaviour
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     try:
         yield server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -425,7 +426,7 @@ def test_credentials_are_not_carried_to_where_a_redirect_points(fixture_store):
     with fake_server(echo_authorization) as (elsewhere, target):
         server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
         server.seen, server.target = [], target.replace("127.0.0.1", "localhost")
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}"
         try:
             for args in (

@@ -222,7 +222,7 @@ def test_download_onto_a_full_cache(tmp_path, monkeypatch, capsys):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Release)
-    Thread(target=server.serve_forever, daemon=True).start()
+    Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shutdown() waits a poll
     try:
         with tmpfs(tmp_path / "cache", "1m") as cache:
             monkeypatch.setenv(sources.CACHE_ENV, str(cache))
