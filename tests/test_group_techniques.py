@@ -15,6 +15,7 @@ import pytest
 
 from attackkg.builders.build import build_store
 from attackkg.builders.store import open_store
+from attackkg.queries import rows
 from attackkg.queries.cli import main
 from attackkg.queries.graph import to_networkx
 from attackkg.queries.paths import PATH_PREDICATES, find_node, group_techniques, techniques_of
@@ -110,11 +111,11 @@ def test_networkx_layer_and_cover_take_the_campaigns_too(campaign_store, tmp_pat
 # --- every Enterprise 18.1 group against mitreattack-python -------------------------------------
 
 
-def test_every_group_has_the_techniques_mitreattack_python_gives(full_store_dir, full_memory_store, capsys):
+def test_every_group_has_the_techniques_mitreattack_python_gives(full_memory_store):
     expected = json.loads((FIXTURE / "group-techniques-18.1.json").read_text())["groups"]
     assert len(expected) == 172
     found: dict[str, set[str]] = {}
-    for row in _sparql_json(capsys, "query", "group-techniques", "--store", str(full_store_dir)):
+    for row in rows(full_memory_store, "group-techniques"):  # its JSON: tested on the campaign store
         found.setdefault(row["group_id"], set()).add(row["technique"])
     assert {g: found.get(g, set()) for g in expected} == {g: set(ids) for g, ids in expected.items()}
     assert set(found) <= set(expected)

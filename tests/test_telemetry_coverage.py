@@ -333,11 +333,9 @@ def test_telemetry_layer(store, data, store_dir, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def full(full_store_dir, shared_data):
-    from attackkg.builders.store import open_store
-
-    store = open_store(full_store_dir)
-    return store, telemetry.load_telemetry(store)
+def full(full_memory_store):
+    """The session's full build (its copy in memory) and the telemetry read from it."""
+    return full_memory_store, telemetry.load_telemetry(full_memory_store)
 
 
 # The per-state count of every current technique under a profile, by SPARQL alone: a technique is
