@@ -204,6 +204,21 @@ def test_queries_see_only_the_published_graphs(published, fixture_store):
     assert len(rows(published.endpoint(), "detections", technique="T1204.001")) == 4
 
 
+def test_telemetry_coverage_remotely_as_locally(published, fixture_store):
+    """Telemetry coverage (queries/telemetry.py) read from each real server: the same states, rules,
+    needed sources and log sources as read locally."""
+    from attackkg.queries import telemetry
+
+    here_data = telemetry.load_telemetry(open_store(fixture_store))
+    remote = telemetry.load_telemetry(published.endpoint())
+    assert set(remote.catalog.sources) == set(here_data.catalog.sources)
+    for names in ([], ["sysmon"], ["windows-security/4688", "linux-syslog"]):
+        here = telemetry.coverage(here_data, telemetry.profile_from_names(names, here_data.catalog))
+        there = telemetry.coverage(remote, telemetry.profile_from_names(names, remote.catalog))
+        assert [s.as_dict() for s in there] == [s.as_dict() for s in here], (published.name, names)
+        assert here
+
+
 # --- URLs, credentials, errors and timeouts against a fake server --------------------------------
 
 

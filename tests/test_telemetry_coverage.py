@@ -496,20 +496,3 @@ def test_attack_log_sources_read_as_event_sources(store, data):
     state = telemetry.state_of(data, "T1204.001", telemetry.Profile())
     assert set(state.attack_event_sources()) == expected
     assert "windows-security/4688" in expected
-
-
-# --- a SPARQL server ---------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_coverage_through_an_endpoint_as_locally(sparql_server, fixture_store, data, capsys):
-    """The fixture store published to each real server (Oxigraph, Virtuoso): the same states, rules,
-    needed sources and log sources as read locally."""
-    assert main(["publish", *sparql_server.publish_args, "--store", str(fixture_store)]) == 0
-    capsys.readouterr()
-    remote = telemetry.load_telemetry(sparql_server.endpoint())
-    assert set(remote.catalog.sources) == set(data.catalog.sources)
-    for names in ([], ["sysmon"], ["windows-security/4688", "linux-syslog"]):
-        here = telemetry.coverage(data, telemetry.profile_from_names(names, data.catalog))
-        there = telemetry.coverage(remote, telemetry.profile_from_names(names, remote.catalog))
-        assert [s.as_dict() for s in there] == [s.as_dict() for s in here], (sparql_server.name, names)
