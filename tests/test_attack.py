@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import shutil
 
-import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.compare import isomorphic
@@ -13,7 +12,6 @@ from rdflib.compare import isomorphic
 from attackkg.builders import attack
 from attackkg.builders.base import InputError
 from attackkg.builders.build import build_source
-from attackkg.builders.store import as_dataset
 from attackkg.ontology.namespaces import AKG, attack_iri
 
 AKG_NS = rdflib.Namespace(AKG)
@@ -126,15 +124,14 @@ def test_missing_file(tmp_path):
         attack.load(tmp_path / "nope.json")
 
 
-def test_full_enterprise_bundle(shared_data):
+def test_full_enterprise_bundle(shared_data, full_memory_store):
+    """The bundle as read, against its graph in the session's full build (its copy in memory)."""
     bundle = attack.load(shared_data / "attack" / "enterprise-attack-18.1.json.gz")
     assert (bundle.domain, bundle.version) == ("enterprise-attack", "18.1")
-    store = ox.Store()
-    graph = as_dataset(store).graph(rdflib.URIRef(attack.graph_name(bundle)))
-    build_source("attack", bundle, graph)
+    graph = attack.graph_name(bundle)
 
     def count(where: str) -> int:
-        answer = store.query(f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH ?g {{ {where} }} }}")
+        answer = full_memory_store.query(f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH <{graph}> {{ {where} }} }}")
         return int(next(iter(answer))["n"].value)
 
     assert count(f"?x a <{AKG}Technique>") == 835
