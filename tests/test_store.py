@@ -85,11 +85,11 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path, fixtures, readers):
         states.append(tuple(sorted(state(store_dir))))
     assert states[0] != states[1]
     procs = [
-        subprocess.Popen([sys.executable, "-c", READER, str(store_dir), STATE, "6"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", READER, str(store_dir), STATE, "3.5"], stdout=subprocess.PIPE, text=True)
         for _ in range(readers)
     ]
     swaps = 0
-    deadline = time.time() + 5
+    deadline = time.time() + 3  # the readers query for 3.5 s (about 4 swaps a second here)
     while time.time() < deadline:
         before = current_generation(store_dir)
         assert main(["build", "--attack", sources[swaps % 2], "--store", str(store_dir), "-q"]) == 0
@@ -102,6 +102,7 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path, fixtures, readers):
         seen |= {ast.literal_eval(line) for line in out.splitlines()}
     assert swaps >= 3
     assert seen <= set(states), seen - set(states)
+    assert len(seen) == 2, seen  # the readers saw both builds
 
 
 def test_a_build_closes_its_store_before_it_becomes_current(tmp_path, fixtures):
