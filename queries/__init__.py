@@ -481,7 +481,8 @@ def rows(
         result = target.query(prepared)
         return [{str(var): value.toPython() for var, value in row.items()} for row in result.bindings]
     # Locally, straight from pyoxigraph's terms to Python values (to_python), as to_rdflib() then
-    # toPython() would give them, in half the time for a table of 19,000 rows.
+    # toPython() would give them: 19,000 rows of techniques-for-control in 0.8 s instead of 1.6 s
+    # from a store in memory (on disk, reading the store takes most of the time).
     from attackkg.builders.oxstore import to_python
 
     answer = _local_answer(target, prepared)

@@ -232,8 +232,8 @@ def diff_stores(old: StoreLike, new: StoreLike) -> StoreDiff:
     old_store, new_store = as_store(old), as_store(new)
     old_graphs, new_graphs = graphs(old_store), graphs(new_store)
     result = StoreDiff(old=_name(old), new=_name(new), sources=[])
-    for old, new in pair(old_graphs, new_graphs):
-        result.sources.append(diff_graphs(old_store, old, new_store, new))
+    for old_graph, new_graph in pair(old_graphs, new_graphs):
+        result.sources.append(diff_graphs(old_store, old_graph, new_store, new_graph))
     return result
 
 
