@@ -10,7 +10,9 @@ which tests only read; a test that must build (to compare builds, kill one, or b
 releases) makes its own store. That one build serves every xdist worker: the first worker whose
 tests need it starts ``attack-kg build`` in a child process as soon as it has collected, into a
 folder the controller made (:data:`SESSION_ENV`), and the tests that read it run last, so the
-workers run the others meanwhile.
+workers run the others meanwhile. The same child then exports the store to N-Quads, from which
+``full_memory_store`` loads a copy in memory (once per worker) for the tests that read the full
+data through the library: queries read it three times faster than the store on disk.
 """
 
 from __future__ import annotations
