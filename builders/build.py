@@ -139,7 +139,6 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
     """Build the loaded sources into ``store``: one named graph each, then each source's
     cross-source check, the derived graphs (registry.derivations()) and the metadata graph."""
     say = progress or (lambda message: None)
-    dataset = as_dataset(store)
     reports: list[Report] = []
     graphs: dict[str, list[str]] = {}
     add_quads(store, _quads(loaded, graphs, reports, say))
@@ -160,7 +159,8 @@ def fill(store: ox.Store, loaded: list[Loaded], progress: Progress | None = None
     }
     for report in reports:
         report.triples = sizes.get(report.graph, 0)
-    add_triples(dataset.graph(rdflib.URIRef(METADATA_GRAPH)), metadata_triples(reports, build_time()))
+    metadata = ox.NamedNode(METADATA_GRAPH)
+    add_quads(store, (ox.Quad(t.subject, t.predicate, t.object, metadata) for t in metadata_triples(reports, build_time())))
     return reports
 
 

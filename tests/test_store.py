@@ -105,6 +105,21 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path, fixtures, readers):
     assert len(seen) == 2, seen  # the readers saw both builds
 
 
+def test_a_writer_held_by_a_reference_cycle_is_closed_before_it_becomes_current(tmp_path):
+    """An rdflib Dataset made over the writer and dropped leaves it in a reference cycle that only
+    the garbage collector frees: new_generation then collects (otherwise it skips the 0.1 s)."""
+    import pyoxigraph as ox
+
+    from attackkg.builders.store import as_dataset, new_generation
+
+    with new_generation(tmp_path / "store") as store:
+        store.add(ox.Quad(ox.NamedNode("urn:a"), ox.NamedNode("urn:b"), ox.NamedNode("urn:c"), ox.NamedNode("urn:g")))
+        as_dataset(store)  # garbage, in a cycle that holds the store
+        del store
+    reopened = ox.Store(str(current_generation(tmp_path / "store")))  # raises if the writer is open
+    assert len(reopened) == 1
+
+
 def test_a_build_closes_its_store_before_it_becomes_current(tmp_path, fixtures):
     """RocksDB lets one writer open a folder at a time: if the build's writer were still open
     (held until garbage collection), its background compaction could delete files a reader had
