@@ -37,7 +37,7 @@ import rdflib
 
 from attackkg.builders.base import InputError
 from attackkg.builders.files import os_reason, write_text
-from attackkg.builders.oxstore import dataset
+from attackkg.builders.oxstore import dataset, oxigraph_of
 
 CURRENT = "current"
 GENERATION_PREFIX = "gen-"
@@ -79,6 +79,19 @@ def open_store(store_dir: str | os.PathLike | None = None) -> ox.Store:
             if current_generation(store_dir) == generation:
                 break
     raise StoreError(f"cannot open the store: {failure}", path=generation) from None
+
+
+def as_store(source: ox.Store | rdflib.Dataset | str | os.PathLike | None) -> ox.Store:
+    """A pyoxigraph Store from a Store, an Oxigraph-backed rdflib Dataset, a store folder, or None
+    (the default store, ``$ATTACK_KG_STORE``)."""
+    if isinstance(source, ox.Store):
+        return source
+    if source is None or isinstance(source, (str, os.PathLike)):
+        return open_store(source)
+    held = oxigraph_of(source)
+    if held is not None:
+        return held
+    raise TypeError("need a pyoxigraph Store, an Oxigraph-backed rdflib Dataset (oxrdflib) or a store folder")
 
 
 def as_dataset(store: ox.Store) -> rdflib.Dataset:

@@ -227,7 +227,7 @@ def diff_stores(old: StoreLike, new: StoreLike) -> StoreDiff:
     """Compare two built stores: folders, or stores already open (a pyoxigraph Store, or an rdflib
     Dataset over one, such as :func:`~attackkg.builders.build.build_dataset` makes in memory);
     raises the store's InputError when a folder holds no store."""
-    from attackkg.queries.graph import as_store
+    from attackkg.builders.store import as_store
 
     old_store, new_store = as_store(old), as_store(new)
     old_graphs, new_graphs = graphs(old_store), graphs(new_store)

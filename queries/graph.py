@@ -68,6 +68,7 @@ import rdflib
 
 from attackkg.builders.base import InputError
 from attackkg.builders.d3fend_index import D3fendIndex
+from attackkg.builders.store import as_store
 from attackkg.ontology.namespaces import (
     AKG,
     ATOMIC,
@@ -253,23 +254,6 @@ def _fallback_id(iri: str) -> str:
 
 
 # --- reading the store ----------------------------------------------------------------------------
-
-
-def as_store(source: ox.Store | rdflib.Dataset | str | os.PathLike | None) -> ox.Store:
-    """A pyoxigraph Store from a Store, an Oxigraph-backed rdflib Dataset, a store folder, or None
-    (the default store, ``$ATTACK_KG_STORE``)."""
-    if isinstance(source, ox.Store):
-        return source
-    if source is None or isinstance(source, (str, os.PathLike)):
-        from attackkg.builders.store import open_store
-
-        return open_store(source)
-    from attackkg.builders.oxstore import oxigraph_of
-
-    held = oxigraph_of(source)
-    if held is not None:
-        return held
-    raise TypeError("need a pyoxigraph Store, an Oxigraph-backed rdflib Dataset (oxrdflib) or a store folder")
 
 
 def to_networkx(
